@@ -1,0 +1,250 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, kserve_gke contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks of the collection's inventory variables, as pure functions.
+
+Every check returns messages instead of raising, so that one run reports
+every problem at once. A message names the variable, says what is wrong
+and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Google Cloud project IDs: 6 to 30 characters, lowercase letters, digits and
+# hyphens, starting with a letter and not ending with a hyphen.
+PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+# Regions look like "europe-west4"; zones add "-a".."-z" to a region.
+REGION_RE = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+ZONE_RE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")
+# GKE cluster names: at most 40 characters, lowercase letters, digits and
+# hyphens, starting with a letter and ending with a letter or digit.
+CLUSTER_RE = re.compile(r"^[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?$")
+# Bucket names (the common, dot-free form): 3 to 63 characters.
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$")
+MACHINE_TYPE_RE = re.compile(r"^[a-z][a-z0-9]*-[a-z0-9-]+$")
+
+# Which accelerator fits which machine family on GKE: T4 (and the older
+# Pascal/Volta cards) attach to N1 machines, L4 comes built into G2.
+ACCELERATOR_FAMILIES = {
+    "nvidia-tesla-t4": ("n1",),
+    "nvidia-tesla-p4": ("n1",),
+    "nvidia-tesla-v100": ("n1",),
+    "nvidia-tesla-p100": ("n1",),
+    "nvidia-l4": ("g2",),
+    "nvidia-tesla-a100": ("a2",),
+    "nvidia-a100-80gb": ("a2",),
+    "nvidia-h100-80gb": ("a3",),
+}
+
+# Variables users may know from the original walk-through or from the
+# google.cloud collection, and the name this collection reads instead.
+RENAMED_VARIABLES = {
+    "gcp_project": "kserve_gke_project",
+    "gke_project": "kserve_gke_project",
+    "gcp_zone": "kserve_gke_location",
+    "gcp_region": "kserve_gke_location",
+    "gke_zone": "kserve_gke_location",
+    "cluster_name": "kserve_gke_cluster_name",
+    "gke_cluster": "kserve_gke_cluster_name",
+    "gcp_cred_kind": "kserve_gke_auth_kind",
+    "gcp_cred_file": "kserve_gke_service_account_file",
+    "gcs_bucket": "gcs_model_bucket",
+    "model_dir": "gcs_model_source",
+}
+
+# Variables that no longer do anything, with the reason and what to do.
+REMOVED_VARIABLES = {
+    "gcs_model_make_public": (
+        "a public bucket does not let the predictor read the model on GKE "
+        "(the storage-initializer uses node or Workload Identity credentials); "
+        "remove it and keep gcs_model_public_read false"
+    ),
+}
+
+AUTH_KINDS = ("application", "serviceaccount", "accesstoken")
+
+
+def _problem(name, what, fix):
+    return "%s: %s. Fix: %s" % (name, what, fix)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_empty(value):
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def check_required(config, required):
+    """Return a problem for each required variable that is missing or empty."""
+    return [_problem(name, "is required but not set", fix)
+            for name, fix in required.items() if _is_empty(config.get(name))]
+
+
+def check_project(value, name="kserve_gke_project"):
+    if PROJECT_RE.match(str(value)):
+        return []
+    return [_problem(
+        name, "%r is not a Google Cloud project ID" % (value,),
+        "use the project ID (not its name or number): 6-30 lowercase letters, "
+        "digits or hyphens, starting with a letter, e.g. my-ml-project",
+    )]
+
+
+def location_kind(value):
+    """Return 'zone', 'region' or None for a GCP location string."""
+    value = str(value)
+    if ZONE_RE.match(value):
+        return "zone"
+    if REGION_RE.match(value):
+        return "region"
+    return None
+
+
+def check_location(value, name="kserve_gke_location"):
+    if location_kind(value):
+        return []
+    return [_problem(
+        name, "%r is neither a region nor a zone" % (value,),
+        "use a region such as us-central1 (regional cluster) or a zone such "
+        "as us-central1-a (zonal cluster)",
+    )]
+
+
+def check_cluster_name(value, name="kserve_gke_cluster_name"):
+    if CLUSTER_RE.match(str(value)):
+        return []
+    return [_problem(
+        name, "%r is not a valid GKE cluster name" % (value,),
+        "use at most 40 lowercase letters, digits or hyphens, starting with a "
+        "letter and ending with a letter or digit",
+    )]
+
+
+def check_bucket(value, name="gcs_model_bucket"):
+    value = str(value)
+    if not BUCKET_RE.match(value):
+        return [_problem(
+            name, "%r is not a valid bucket name" % (value,),
+            "use 3-63 lowercase letters, digits, hyphens or underscores, "
+            "starting and ending with a letter or digit",
+        )]
+    if value.startswith("goog") or "google" in value:
+        return [_problem(
+            name, "%r is reserved by Google" % (value,),
+            "bucket names cannot start with 'goog' or contain 'google'",
+        )]
+    return []
+
+
+def check_accelerator(machine_type, gpu_type, gpu_count,
+                      names=("gke_cluster_gpu_machine_type",
+                             "gke_cluster_gpu_type",
+                             "gke_cluster_gpu_count")):
+    """Check the GPU node pool's machine type, accelerator type and count."""
+    mt_name, type_name, count_name = names
+    problems = []
+    if machine_type is not None and not MACHINE_TYPE_RE.match(str(machine_type)):
+        problems.append(_problem(
+            mt_name, "%r is not a machine type" % (machine_type,),
+            "use a Compute Engine machine type such as n1-standard-4 or g2-standard-8",
+        ))
+    if gpu_type is None:
+        return problems
+    if gpu_type not in ACCELERATOR_FAMILIES:
+        problems.append(_problem(
+            type_name, "%r is not a GPU type this collection knows" % (gpu_type,),
+            "use one of %s" % ", ".join(sorted(ACCELERATOR_FAMILIES)),
+        ))
+        return problems
+    if gpu_count is not None and (not _is_int(gpu_count) or gpu_count < 1):
+        problems.append(_problem(
+            count_name, "must be a whole number of at least 1 when %s is set (got %r)"
+            % (type_name, gpu_count),
+            "set %s: 1, or unset %s for a node pool without GPUs" % (count_name, type_name),
+        ))
+    if machine_type is not None and MACHINE_TYPE_RE.match(str(machine_type)):
+        family = str(machine_type).split("-", 1)[0]
+        families = ACCELERATOR_FAMILIES[gpu_type]
+        if family not in families:
+            problems.append(_problem(
+                type_name, "%s does not attach to %s machines (%s is %s)"
+                % (gpu_type, family.upper(), mt_name, machine_type),
+                "use a %s machine type with %s, e.g. %s-standard-4"
+                % ("/".join(f.upper() for f in families), gpu_type, families[0]),
+            ))
+    return problems
+
+
+def check_auth(config):
+    """Check the GCP authentication settings."""
+    kind = config.get("kserve_gke_auth_kind")
+    if kind is None:
+        return []
+    if kind not in AUTH_KINDS:
+        return [_problem(
+            "kserve_gke_auth_kind", "%r is not an authentication kind" % (kind,),
+            "use one of %s" % ", ".join(AUTH_KINDS),
+        )]
+    if kind == "serviceaccount" and not config.get("kserve_gke_service_account_file"):
+        return [_problem(
+            "kserve_gke_service_account_file",
+            "is required when kserve_gke_auth_kind is serviceaccount",
+            "point it at a service-account key file, or use application "
+            "default credentials",
+        )]
+    return []
+
+
+def check_renamed(defined_names, renamed=None, removed=None):
+    """Flag variables that were renamed or removed.
+
+    Returns (errors, warnings): a renamed variable set without its new name is
+    an error (the setting would silently be ignored); one set alongside its
+    new name is a warning; a removed variable is an error with the reason.
+    """
+    renamed = RENAMED_VARIABLES if renamed is None else renamed
+    removed = REMOVED_VARIABLES if removed is None else removed
+    defined = set(defined_names)
+    errors, warnings = [], []
+    for old in sorted(defined & set(renamed)):
+        new = renamed[old]
+        if new in defined:
+            warnings.append("%s is ignored: %s is set and takes its place. "
+                            "Remove %s from the inventory." % (old, new, old))
+        else:
+            errors.append(_problem(old, "was renamed and is not read any more",
+                                   "rename it to %s" % new))
+    for old in sorted(defined & set(removed)):
+        errors.append(_problem(old, "was removed", removed[old]))
+    return errors, warnings
+
+
+REQUIRED = {
+    "kserve_gke_project": "set it in group_vars/all/gcp.yml to your Google Cloud project ID",
+    "kserve_gke_location": "set it in group_vars/all/gcp.yml to a region (us-central1) or zone (us-central1-a)",
+    "kserve_gke_cluster_name": "set it in group_vars/all/gcp.yml, e.g. kserve-gpu",
+}
+
+
+def check_config(config, defined_names=()):
+    """Check every known inventory variable; return (errors, warnings)."""
+    errors = check_required(config, REQUIRED)
+    present = {k: v for k, v in config.items() if not _is_empty(v)}
+    if "kserve_gke_project" in present:
+        errors += check_project(present["kserve_gke_project"])
+    if "kserve_gke_location" in present:
+        errors += check_location(present["kserve_gke_location"])
+    if "kserve_gke_cluster_name" in present:
+        errors += check_cluster_name(present["kserve_gke_cluster_name"])
+    if "gcs_model_bucket" in present:
+        errors += check_bucket(present["gcs_model_bucket"])
+    errors += check_accelerator(present.get("gke_cluster_gpu_machine_type"),
+                                present.get("gke_cluster_gpu_type"),
+                                present.get("gke_cluster_gpu_count"))
+    errors += check_auth(present)
+    renamed_errors, warnings = check_renamed(defined_names)
+    return errors + renamed_errors, warnings

@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.mlops.kserve_gke.plugins.module_utils import inputs
+
+GOOD = {
+    "kserve_gke_project": "my-ml-project",
+    "kserve_gke_location": "us-central1-a",
+    "kserve_gke_cluster_name": "kserve-gpu",
+}
+
+
+@pytest.mark.parametrize("value, ok", [
+    ("my-ml-project", True),
+    ("abcdef", True),
+    ("a" * 30, True),
+    ("a" * 31, False),
+    ("abcde", False),             # too short
+    ("My-Project", False),        # uppercase
+    ("1project", False),          # starts with a digit
+    ("my-project-", False),       # ends with a hyphen
+    ("my_project", False),        # underscore
+    ("123456789012", False),      # a project number, not an ID
+])
+def test_check_project(value, ok):
+    assert (inputs.check_project(value) == []) is ok
+
+
+@pytest.mark.parametrize("value, kind", [
+    ("us-central1", "region"),
+    ("europe-west4", "region"),
+    ("us-central1-a", "zone"),
+    ("asia-northeast3-c", "zone"),
+    ("us-central", None),
+    ("us-central1-ab", None),
+    ("US-CENTRAL1", None),
+    ("global", None),
+    ("", None),
+])
+def test_location_kind(value, kind):
+    assert inputs.location_kind(value) == kind
+    assert (inputs.check_location(value) == []) is (kind is not None)
+
+
+@pytest.mark.parametrize("value, ok", [
+    ("kserve-gpu", True),
+    ("a", True),
+    ("a" * 40, True),
+    ("a" * 41, False),
+    ("kserve-", False),
+    ("-kserve", False),
+    ("Kserve", False),
+    ("kserve_gpu", False),
+])
+def test_check_cluster_name(value, ok):
+    assert (inputs.check_cluster_name(value) == []) is ok
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("my-models", None),
+    ("my_models-1", None),
+    ("ab", "not a valid bucket name"),
+    ("My-Models", "not a valid bucket name"),
+    ("-models", "not a valid bucket name"),
+    ("goog-models", "reserved by Google"),
+    ("my-google-models", "reserved by Google"),
+])
+def test_check_bucket(value, fragment):
+    problems = inputs.check_bucket(value)
+    if fragment is None:
+        assert problems == []
+    else:
+        assert len(problems) == 1 and fragment in problems[0]
+        assert problems[0].startswith("gcs_model_bucket:")
+
+
+@pytest.mark.parametrize("machine, gpu, count, fragments", [
+    ("n1-standard-4", "nvidia-tesla-t4", 1, []),
+    ("g2-standard-8", "nvidia-l4", 1, []),
+    ("n1-standard-4", None, None, []),
+    ("g2-standard-8", "nvidia-tesla-t4", 1, ["does not attach to G2", "e.g. n1-standard-4"]),
+    ("n1-standard-4", "nvidia-l4", 1, ["does not attach to N1", "e.g. g2-standard-4"]),
+    ("n1-standard-4", "nvidia-tesla-t4", 0, ["gke_cluster_gpu_count", "at least 1"]),
+    ("n1-standard-4", "nvidia-tesla-t4", "2", ["whole number"]),
+    ("n1-standard-4", "nvidia-tesla-t4", True, ["whole number"]),
+    ("n1-standard-4", "nvidia-t5", 1, ["not a GPU type", "nvidia-l4"]),
+    ("standard", None, None, ["not a machine type"]),
+])
+def test_check_accelerator(machine, gpu, count, fragments):
+    problems = inputs.check_accelerator(machine, gpu, count)
+    assert len(problems) == len(fragments[:1]) if fragments else problems == []
+    text = " ".join(problems)
+    for fragment in fragments:
+        assert fragment in text
+
+
+@pytest.mark.parametrize("config, fragment", [
+    ({}, None),
+    ({"kserve_gke_auth_kind": "application"}, None),
+    ({"kserve_gke_auth_kind": "accesstoken"}, None),
+    ({"kserve_gke_auth_kind": "serviceaccount", "kserve_gke_service_account_file": "/k.json"}, None),
+    ({"kserve_gke_auth_kind": "serviceaccount"}, "kserve_gke_service_account_file: is required"),
+    ({"kserve_gke_auth_kind": "machineaccount"}, "use one of application"),
+])
+def test_check_auth(config, fragment):
+    problems = inputs.check_auth(config)
+    assert (problems == []) is (fragment is None)
+    if fragment:
+        assert fragment in problems[0]
+
+
+def test_check_renamed_error_when_only_old_name_is_set():
+    errors, warnings = inputs.check_renamed(["gcp_project", "other"])
+    assert errors == ["gcp_project: was renamed and is not read any more. Fix: rename it to kserve_gke_project"]
+    assert warnings == []
+
+
+def test_check_renamed_warning_when_both_names_are_set():
+    errors, warnings = inputs.check_renamed(["gcp_project", "kserve_gke_project"])
+    assert errors == []
+    assert warnings and "gcp_project is ignored" in warnings[0]
+
+
+def test_check_renamed_removed_variable():
+    errors, _ = inputs.check_renamed(["old_knob"], renamed={}, removed={"old_knob": "drop it"})
+    assert errors == ["old_knob: was removed. Fix: drop it"]
+
+
+@pytest.mark.parametrize("missing", sorted(inputs.REQUIRED))
+def test_check_config_names_each_missing_required_variable(missing):
+    config = dict(GOOD)
+    del config[missing]
+    errors, _ = inputs.check_config(config)
+    assert len(errors) == 1
+    assert errors[0].startswith(missing + ": is required but not set. Fix: ")
+
+
+@pytest.mark.parametrize("empty", [None, "", "   "])
+def test_check_config_treats_empty_as_missing_and_reports_it_once(empty):
+    errors, _ = inputs.check_config(dict(GOOD, kserve_gke_project=empty))
+    assert len(errors) == 1 and "is required" in errors[0]
+
+
+def test_check_config_reports_every_problem_at_once():
+    errors, _ = inputs.check_config({
+        "kserve_gke_project": "X",
+        "kserve_gke_location": "moon",
+        "kserve_gke_cluster_name": "ok",
+        "gcs_model_bucket": "goog",
+    }, defined_names=["gcp_region"])
+    assert [e.split(":", 1)[0] for e in errors] == [
+        "kserve_gke_project", "kserve_gke_location", "gcs_model_bucket", "gcp_region"]
+
+
+def test_check_config_good():
+    assert inputs.check_config(GOOD) == ([], [])
