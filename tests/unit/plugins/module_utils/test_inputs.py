@@ -125,7 +125,7 @@ def test_check_renamed_warning_when_both_names_are_set():
 
 
 def test_check_renamed_removed_variable():
-    errors, _ = inputs.check_renamed(["old_knob"], renamed={}, removed={"old_knob": "drop it"})
+    errors, _warnings = inputs.check_renamed(["old_knob"], renamed={}, removed={"old_knob": "drop it"})
     assert errors == ["old_knob: was removed. Fix: drop it"]
 
 
@@ -133,19 +133,19 @@ def test_check_renamed_removed_variable():
 def test_check_config_names_each_missing_required_variable(missing):
     config = dict(GOOD)
     del config[missing]
-    errors, _ = inputs.check_config(config)
+    errors, _warnings = inputs.check_config(config)
     assert len(errors) == 1
     assert errors[0].startswith(missing + ": is required but not set. Fix: ")
 
 
 @pytest.mark.parametrize("empty", [None, "", "   "])
 def test_check_config_treats_empty_as_missing_and_reports_it_once(empty):
-    errors, _ = inputs.check_config(dict(GOOD, kserve_gke_project=empty))
+    errors, _warnings = inputs.check_config(dict(GOOD, kserve_gke_project=empty))
     assert len(errors) == 1 and "is required" in errors[0]
 
 
 def test_check_config_reports_every_problem_at_once():
-    errors, _ = inputs.check_config({
+    errors, _warnings = inputs.check_config({
         "kserve_gke_project": "X",
         "kserve_gke_location": "moon",
         "kserve_gke_cluster_name": "ok",

@@ -62,7 +62,7 @@ def test_resolve_versions_overrides_only_what_is_given():
     ({"foo": "1.0.0"}, ["no component 'foo'"]),
 ])
 def test_check_versions_errors(overrides, fragments):
-    errors, _ = versions.check_versions(dict(GOOD, **overrides), MATRIX, TODAY)
+    errors, _warnings = versions.check_versions(dict(GOOD, **overrides), MATRIX, TODAY)
     assert len(errors) == (1 if fragments else 0), errors
     for fragment in fragments:
         assert fragment in errors[0]
@@ -71,7 +71,7 @@ def test_check_versions_errors(overrides, fragments):
 def test_missing_kubernetes_pin_is_an_error():
     pins = dict(GOOD)
     del pins["kubernetes"]
-    errors, _ = versions.check_versions(pins, MATRIX, TODAY)
+    errors, _warnings = versions.check_versions(pins, MATRIX, TODAY)
     assert errors and errors[0].startswith("kserve_gke_versions.kubernetes: is not set")
 
 

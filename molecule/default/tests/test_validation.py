@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+"""The validation play refuses bad inventories before any change.
+
+Each case runs the real site playbook (ansible-playbook site.yml) with the lab
+inventory plus one bad setting and checks that the run stops in the validation
+play with a message naming the variable and the fix.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+
+import pytest
+
+ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd())
+
+
+def run_site(host, extra_vars, inventory="inventories/lab"):
+    cmd = "cd %s && ansible-playbook site.yml -i %s -e %s" % (
+        shlex.quote(ROOT), inventory, shlex.quote(json.dumps(extra_vars)))
+    return host.run(cmd)
+
+
+@pytest.mark.parametrize("extra_vars, expected", [
+    ({"kserve_gke_project": ""},
+     "kserve_gke_project: is required but not set. Fix: set it in group_vars/all/gcp.yml"),
+    ({"kserve_gke_project": "My Project"}, "kserve_gke_project: 'My Project' is not a Google Cloud project ID"),
+    ({"kserve_gke_location": "us-central"}, "kserve_gke_location: 'us-central' is neither a region nor a zone"),
+    ({"kserve_gke_cluster_name": "Kserve_GPU"}, "kserve_gke_cluster_name: 'Kserve_GPU' is not a valid GKE cluster name"),
+    ({"gke_cluster_gpu_count": 0}, "gke_cluster_gpu_count: must be a whole number of at least 1"),
+    ({"gke_cluster_gpu_machine_type": "g2-standard-8"}, "nvidia-tesla-t4 does not attach to G2 machines"),
+    ({"model_dir": "/srv/model"}, "model_dir: was renamed and is not read any more. Fix: rename it to gcs_model_source"),
+    ({"kserve_gke_versions": {"kserve": "0.7.0"}}, "KServe 0.7.0 is not a version this collection knows"),
+    ({"kserve_gke_versions": {"kubernetes": "1.32", "knative": "1.21.1"}},
+     "Knative Serving 1.21.1 supports Kubernetes 1.33 to any, but the cluster runs 1.32"),
+])
+def test_bad_input_stops_the_validation_play(host, extra_vars, expected):
+    result = run_site(host, extra_vars)
+    assert result.rc != 0
+    output = result.stdout + result.stderr
+    assert "Validate | Check inventory variables" in output
+    assert "stopped before any change" in output
+    assert expected in output
+
+
+def test_out_of_support_pin_and_shadowed_old_name_warn_but_run(host):
+    result = run_site(host, {"kserve_gke_versions": {"istio": "1.27.1"}, "gcp_project": "old-style"})
+    assert result.rc == 0, result.stdout
+    output = result.stdout + result.stderr
+    assert "Istio 1.27.1 reached end of life on 2026-04-07" in output
+    assert "gcp_project is ignored: kserve_gke_project is set" in output
+
+
+def test_gke_sample_inventory_passes_validation(host):
+    result = host.run("cd %s && ansible-playbook site.yml -i inventories/gke --check" % shlex.quote(ROOT))
+    assert result.rc == 0, result.stdout + result.stderr
+    assert "failed=0" in result.stdout
