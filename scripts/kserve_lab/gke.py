@@ -1,0 +1,435 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""GKE API twin: container.googleapis.com/v1 clusters, node pools and operations.
+
+Long-running operations go PENDING -> RUNNING -> DONE on the clock (durations
+scaled by the latency knob) and apply their effect when they finish. Bodies are
+checked against the official container.v1 discovery document. The errors are
+the real API's: 409 already exists, 400 failedPrecondition while another
+operation runs on the cluster, 403 GPU quota, 404, 400 invalid payload.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime
+import json
+import os
+import re
+import threading
+import time
+import uuid
+
+from .core import ApiError, JsonHandler
+from .discovery import Validator
+
+DEFAULT_VERSION = "1.33.5-gke.1162000"
+CHANNEL_VERSIONS = {"RAPID": "1.34.1-gke.1431000", "REGULAR": DEFAULT_VERSION,
+                    "STABLE": "1.32.9-gke.1108000", "EXTENDED": "1.32.9-gke.1108000"}
+# Real durations, in seconds, before the latency knob scales them.
+DURATIONS = {"CREATE_CLUSTER": 300, "DELETE_CLUSTER": 180, "CREATE_NODE_POOL": 120,
+             "DELETE_NODE_POOL": 90, "SET_NODE_POOL_SIZE": 30, "SET_NODE_POOL_MANAGEMENT": 10,
+             "UPDATE_CLUSTER": 20}
+PENDING_SHARE = 0.05
+ZONE_RE = re.compile(r"^([a-z]+-[a-z]+[0-9]+)-([a-z])$")
+REGION_RE = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+NAME_RE = re.compile(r"^[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?$")
+
+PATH_RE = re.compile(
+    r"^/v1/projects/(?P<project>[^/]+)/(?:locations|zones)/(?P<location>[^/]+)"
+    r"(?:/clusters(?:/(?P<cluster>[^/:]+)(?:/nodePools(?:/(?P<pool>[^/:]+))?)?)?"
+    r"|/operations(?:/(?P<operation>[^/]+))?)?(?::(?P<verb>[A-Za-z]+))?$")
+
+
+def _now_iso(ts=None):
+    moment = datetime.datetime.fromtimestamp(ts or time.time(), tz=datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def zones_of(location):
+    """The zones a zonal or regional cluster spans."""
+    if ZONE_RE.match(location):
+        return [location]
+    return ["%s-%s" % (location, suffix) for suffix in "abc"]
+
+
+def _accelerator_need(pool, zone_count):
+    nodes = int(pool.get("initialNodeCount") or (pool.get("autoscaling") or {}).get("minNodeCount") or 0)
+    need = {}
+    for acc in (pool.get("config") or {}).get("accelerators") or []:
+        count = int(acc.get("acceleratorCount") or 0) * nodes * zone_count
+        need[acc.get("acceleratorType")] = need.get(acc.get("acceleratorType"), 0) + count
+    return need
+
+
+class GkeState:
+    """Clusters and operations of every project, advanced lazily on each request."""
+
+    def __init__(self, knobs, state_path, gpu_quota=None, gpus_all_regions=8, ca_factory=None, services=None):
+        self.knobs = knobs
+        self.state_path = state_path
+        self.gpu_quota = gpu_quota if gpu_quota is not None else {"nvidia-tesla-t4": 4, "nvidia-l4": 4}
+        self.gpus_all_regions = gpus_all_regions
+        self.ca_factory = ca_factory
+        self.services = services
+        self.lock = threading.RLock()
+        self.clusters = {}     # (project, location, name) -> cluster
+        self.operations = {}   # name -> operation (with private keys _project, _effect...)
+        self.validator = Validator("container", "v1")
+        self._load()
+
+    # --- persistence ---------------------------------------------------
+    def _load(self):
+        if self.state_path and os.path.exists(self.state_path):
+            with open(self.state_path, encoding="utf-8") as handle:
+                data = json.load(handle)
+            self.clusters = {tuple(k.split("|")): v for k, v in data["clusters"].items()}
+            self.operations = data["operations"]
+
+    def _save(self):
+        if not self.state_path:
+            return
+        data = {"clusters": {"|".join(k): v for k, v in self.clusters.items()}, "operations": self.operations}
+        tmp = self.state_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        os.replace(tmp, self.state_path)
+
+    # --- operations ----------------------------------------------------
+    def _start(self, project, location, op_type, target, effect, cluster_key):
+        now = time.time()
+        name = "operation-%d-%s" % (int(now * 1000), uuid.uuid4().hex[:8])
+        op = {
+            "name": name, "zone": location, "location": location, "operationType": op_type,
+            "status": "PENDING", "selfLink": "https://container.googleapis.com/v1/projects/%s/locations/%s/operations/%s"
+            % (project, location, name),
+            "targetLink": target, "startTime": _now_iso(now),
+            "_project": project, "_started": now, "_duration": self.knobs.duration(DURATIONS[op_type]),
+            "_effect": effect, "_cluster": list(cluster_key),
+        }
+        self.operations[name] = op
+        return op
+
+    def advance(self):
+        """Move every operation along the clock and apply the effects of finished ones."""
+        now = time.time()
+        changed = False
+        for op in sorted(self.operations.values(), key=lambda o: o["_started"]):
+            if op["status"] == "DONE":
+                continue
+            elapsed = now - op["_started"]
+            if elapsed >= op["_duration"]:
+                self._apply(op)
+                op["status"] = "DONE"
+                op["endTime"] = _now_iso(op["_started"] + op["_duration"])
+                changed = True
+            elif elapsed >= op["_duration"] * PENDING_SHARE and op["status"] == "PENDING":
+                op["status"] = "RUNNING"
+                changed = True
+        if changed:
+            self._save()
+
+    def _apply(self, op):
+        key = tuple(op["_cluster"])
+        cluster = self.clusters.get(key)
+        effect = op["_effect"]
+        kind = effect["kind"]
+        if kind == "cluster_ready" and cluster:
+            cluster["status"] = "RUNNING"
+            for pool in cluster["nodePools"]:
+                pool["status"] = "RUNNING"
+        elif kind == "cluster_deleted":
+            self.clusters.pop(key, None)
+        elif kind == "pool_ready" and cluster:
+            self._pool(cluster, effect["pool"])["status"] = "RUNNING"
+            cluster["status"] = "RUNNING"
+        elif kind == "pool_deleted" and cluster:
+            cluster["nodePools"] = [p for p in cluster["nodePools"] if p["name"] != effect["pool"]]
+            cluster["status"] = "RUNNING"
+        elif kind == "pool_update" and cluster:
+            pool = self._pool(cluster, effect["pool"])
+            pool.update(effect["fields"])
+            pool["status"] = "RUNNING"
+            cluster["status"] = "RUNNING"
+
+    def _running_op(self, key):
+        for op in self.operations.values():
+            if op["status"] != "DONE" and tuple(op["_cluster"]) == key:
+                return op
+        return None
+
+    @staticmethod
+    def public_op(op):
+        return {k: v for k, v in op.items() if not k.startswith("_")}
+
+    # --- helpers -------------------------------------------------------
+    def _cluster(self, project, location, name):
+        cluster = self.clusters.get((project, location, name))
+        if cluster is None:
+            raise ApiError(404, "Not found: projects/%s/locations/%s/clusters/%s." % (project, location, name),
+                           reason="notFound")
+        return cluster
+
+    @staticmethod
+    def _pool(cluster, name):
+        for pool in cluster["nodePools"]:
+            if pool["name"] == name:
+                return pool
+        raise ApiError(404, "Not found: projects/%s/locations/%s/clusters/%s/nodePools/%s."
+                       % (cluster["_project"], cluster["location"], cluster["name"], name), reason="notFound")
+
+    def _busy(self, key, name):
+        op = self._running_op(key)
+        if op:
+            verb = op["operationType"].lower().replace("_", " ")
+            raise ApiError(400, "Operation %s is currently %s on cluster %s. Please wait and try again once it is "
+                                "done." % (op["name"], verb, name), status="FAILED_PRECONDITION",
+                           reason="failedPrecondition")
+
+    def _region_usage(self, project, location, skip_cluster=None):
+        """GPUs the project's other clusters in the same region already hold."""
+        region = ZONE_RE.sub(r"\1", location)
+        need = {}
+        for key, cluster in self.clusters.items():
+            if key[0] != project or ZONE_RE.sub(r"\1", key[1]) != region or key[2] == skip_cluster:
+                continue
+            for pool in cluster["nodePools"]:
+                for acc_type, count in _accelerator_need(pool, len(zones_of(key[1]))).items():
+                    need[acc_type] = need.get(acc_type, 0) + count
+        return need
+
+    def _check_quota(self, project, location, pools, existing=(), cluster=None):
+        need, zone_count = self._region_usage(project, location, skip_cluster=cluster), len(zones_of(location))
+        for pool in list(existing) + list(pools):
+            for acc_type, count in _accelerator_need(pool, zone_count).items():
+                need[acc_type] = need.get(acc_type, 0) + count
+        problems = []
+        for acc_type, count in sorted(need.items()):
+            quota = self.gpu_quota.get(acc_type, 0)
+            metric = "NVIDIA_%s_GPUS" % acc_type.replace("nvidia-tesla-", "").replace("nvidia-", "").upper()
+            if count > quota:
+                problems.append("insufficient regional quota to satisfy request: resource \"%s\": request requires "
+                                "'%.1f' and is short '%.1f'. project has a quota of '%.1f' with '%.1f' available. "
+                                "View and manage quotas at https://console.cloud.google.com/iam-admin/quotas?"
+                                "usage=USED&project=%s" % (metric, count, count - quota, quota, quota, project))
+        total = sum(need.values())
+        if total > self.gpus_all_regions:
+            problems.append("insufficient project quota to satisfy request: resource \"GPUS_ALL_REGIONS\": request "
+                            "requires '%.1f' and is short '%.1f'. project has a quota of '%.1f' with '%.1f' available."
+                            % (total, total - self.gpus_all_regions, self.gpus_all_regions, self.gpus_all_regions))
+        if len(problems) == 1:
+            raise ApiError(403, problems[0][:1].upper() + problems[0][1:] + ".", reason="forbidden")
+        if problems:
+            raise ApiError(403, "\n".join("(%d) %s" % (i + 1, p) for i, p in enumerate(problems)), reason="forbidden")
+
+    def _new_pool(self, project, location, cluster_name, spec, version):
+        pool = copy.deepcopy(spec)
+        pool.setdefault("initialNodeCount", 3 if "autoscaling" not in pool else
+                        (pool["autoscaling"].get("minNodeCount") or 1))
+        config = pool.setdefault("config", {})
+        config.setdefault("machineType", "e2-medium")
+        config.setdefault("diskSizeGb", 100)
+        config.setdefault("imageType", "COS_CONTAINERD")
+        config.setdefault("diskType", "pd-balanced")
+        pool["initialNodeCount"] = int(pool["initialNodeCount"])
+        for acc in config.get("accelerators") or []:
+            acc["acceleratorCount"] = str(acc.get("acceleratorCount", "1"))
+        pool.setdefault("version", version)
+        pool["locations"] = pool.get("locations") or zones_of(location)
+        pool["status"] = "PROVISIONING"
+        pool["selfLink"] = "https://container.googleapis.com/v1/projects/%s/locations/%s/clusters/%s/nodePools/%s" % (
+            project, location, cluster_name, pool["name"])
+        return pool
+
+    # --- API -----------------------------------------------------------
+    def create_cluster(self, project, location, body):
+        self.validator.check("CreateClusterRequest", body or {}, "")
+        spec = copy.deepcopy((body or {}).get("cluster"))
+        if not spec:
+            raise ApiError(400, "Cluster.name must be provided.")
+        name = spec.get("name") or ""
+        if not NAME_RE.match(name):
+            raise ApiError(400, "Invalid value for field \"cluster.name\": \"%s\". Must be a match of regex "
+                                "'(?:[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?)' (only alphanumerics and '-' allowed, must "
+                                "start with a letter and end with an alphanumeric, and must be no longer than 40 "
+                                "characters)." % name)
+        if not (ZONE_RE.match(location) or REGION_RE.match(location)):
+            raise ApiError(404, "Location \"%s\" does not exist." % location, reason="notFound")
+        key = (project, location, name)
+        if key in self.clusters:
+            raise ApiError(409, "Already exists: projects/%s/locations/%s/clusters/%s." % key, reason="alreadyExists")
+        if spec.get("nodePools") and spec.get("initialNodeCount"):
+            raise ApiError(400, "Cluster.initial_node_count cannot be set when node_pools is set.")
+        pools = spec.pop("nodePools", None) or [{"name": "default-pool",
+                                                 "initialNodeCount": spec.pop("initialNodeCount", 3),
+                                                 "config": spec.pop("nodeConfig", {})}]
+        for pool in pools:
+            if not pool.get("name"):
+                raise ApiError(400, "Node_pool.name must be provided.")
+        self._check_quota(project, location, pools, cluster=name)
+        channel = (spec.get("releaseChannel") or {}).get("channel", "REGULAR")
+        version = spec.get("initialClusterVersion") or CHANNEL_VERSIONS.get(channel, DEFAULT_VERSION)
+        if version in ("latest", "-"):
+            version = CHANNEL_VERSIONS["RAPID"]
+        cluster = spec
+        cluster.update({
+            "location": location, "zone": location, "status": "PROVISIONING",
+            "selfLink": "https://container.googleapis.com/v1/projects/%s/locations/%s/clusters/%s" % key,
+            "createTime": _now_iso(), "currentMasterVersion": version, "currentNodeVersion": version,
+            "initialClusterVersion": version, "locations": zones_of(location),
+            "releaseChannel": {"channel": channel}, "_project": project,
+            "nodePools": [self._new_pool(project, location, name, p, version) for p in pools],
+        })
+        if self.ca_factory:
+            endpoint, ca_pem = self.ca_factory(key)
+            cluster["endpoint"] = endpoint
+            cluster["masterAuth"] = {"clusterCaCertificate": base64.b64encode(ca_pem).decode()}
+        self.clusters[key] = cluster
+        op = self._start(project, location, "CREATE_CLUSTER", cluster["selfLink"], {"kind": "cluster_ready"}, key)
+        self._save()
+        return op
+
+    def delete_cluster(self, project, location, name):
+        key = (project, location, name)
+        cluster = self._cluster(*key)
+        self._busy(key, name)
+        cluster["status"] = "STOPPING"
+        op = self._start(project, location, "DELETE_CLUSTER", cluster["selfLink"], {"kind": "cluster_deleted"}, key)
+        self._save()
+        return op
+
+    def create_pool(self, project, location, name, body):
+        self.validator.check("CreateNodePoolRequest", body or {}, "")
+        key = (project, location, name)
+        cluster = self._cluster(*key)
+        spec = (body or {}).get("nodePool") or {}
+        if not spec.get("name"):
+            raise ApiError(400, "Node_pool.name must be provided.")
+        if any(p["name"] == spec["name"] for p in cluster["nodePools"]):
+            raise ApiError(409, "Already exists: projects/%s/locations/%s/clusters/%s/nodePools/%s."
+                           % (project, location, name, spec["name"]), reason="alreadyExists")
+        self._busy(key, name)
+        self._check_quota(project, location, [spec], existing=cluster["nodePools"], cluster=name)
+        pool = self._new_pool(project, location, name, spec, cluster["currentNodeVersion"])
+        cluster["nodePools"].append(pool)
+        cluster["status"] = "RECONCILING"
+        op = self._start(project, location, "CREATE_NODE_POOL", pool["selfLink"],
+                         {"kind": "pool_ready", "pool": pool["name"]}, key)
+        self._save()
+        return op
+
+    def delete_pool(self, project, location, name, pool_name):
+        key = (project, location, name)
+        cluster = self._cluster(*key)
+        pool = self._pool(cluster, pool_name)
+        self._busy(key, name)
+        pool["status"] = "STOPPING"
+        op = self._start(project, location, "DELETE_NODE_POOL", pool["selfLink"],
+                         {"kind": "pool_deleted", "pool": pool_name}, key)
+        self._save()
+        return op
+
+    def update_pool(self, project, location, name, pool_name, verb, body):
+        key = (project, location, name)
+        cluster = self._cluster(*key)
+        pool = self._pool(cluster, pool_name)
+        if verb == "setSize":
+            self.validator.check("SetNodePoolSizeRequest", body or {}, "")
+            if "nodeCount" not in (body or {}):
+                raise ApiError(400, "Node_count must be provided.")
+            count = int(body["nodeCount"])
+            if count < 0:
+                raise ApiError(400, "Invalid value for field \"node_count\": %d. Must be >= 0." % count)
+            self._busy(key, name)
+            self._check_quota(project, location, [dict(pool, initialNodeCount=count)],
+                              existing=[p for p in cluster["nodePools"] if p["name"] != pool_name], cluster=name)
+            fields, op_type = {"initialNodeCount": count}, "SET_NODE_POOL_SIZE"
+        elif verb == "setAutoscaling":
+            self.validator.check("SetNodePoolAutoscalingRequest", body or {}, "")
+            scaling = (body or {}).get("autoscaling") or {}
+            low, high = int(scaling.get("minNodeCount", 0)), int(scaling.get("maxNodeCount", 0))
+            if scaling.get("enabled") and high < max(low, 1):
+                raise ApiError(400, "Autoscaling max_node_count (%d) must be >= max(min_node_count, 1) (%d)."
+                               % (high, max(low, 1)))
+            self._busy(key, name)
+            fields, op_type = {"autoscaling": scaling}, "SET_NODE_POOL_MANAGEMENT"
+        else:
+            raise ApiError(404, "Method not found: %s." % verb)
+        pool["status"] = "RECONCILING"
+        op = self._start(project, location, op_type, pool["selfLink"],
+                         {"kind": "pool_update", "pool": pool_name, "fields": fields}, key)
+        self._save()
+        return op
+
+    @staticmethod
+    def with_counts(cluster):
+        """Add the fields GKE derives on read: node counts across the cluster's zones."""
+        shown = dict(cluster)
+        shown["currentNodeCount"] = sum(int(p.get("initialNodeCount") or 0) * len(p.get("locations") or [1])
+                                        for p in cluster["nodePools"] if p.get("status") != "STOPPING")
+        return shown
+
+    @staticmethod
+    def public(obj):
+        if isinstance(obj, dict):
+            return {k: GkeState.public(v) for k, v in obj.items() if not k.startswith("_")}
+        if isinstance(obj, list):
+            return [GkeState.public(v) for v in obj]
+        return obj
+
+    def route(self, method, path, body):
+        match = PATH_RE.match(path)
+        if not match:
+            raise ApiError(404, "The requested URL %s was not found on this server." % path)
+        g = match.groupdict()
+        project, location, cluster, pool, op, verb = (g["project"], g["location"], g["cluster"], g["pool"],
+                                                      g["operation"], g["verb"])
+        if self.services is not None:
+            self.services.require(project, "container.googleapis.com")
+        with self.lock:
+            self.advance()
+            is_ops = "/operations" in path
+            if is_ops:
+                if method != "GET":
+                    raise ApiError(405, "Method not allowed.")
+                if op:
+                    found = self.operations.get(op)
+                    if not found or found["_project"] != project:
+                        raise ApiError(404, "Not found: operation %s." % op, reason="notFound")
+                    return 200, self.public_op(found)
+                ops = [self.public_op(o) for o in self.operations.values()
+                       if o["_project"] == project and location in ("-", o["location"])]
+                return 200, {"operations": ops}
+            if cluster is None:
+                if method == "GET":
+                    found = [self.public(self.with_counts(c)) for k, c in self.clusters.items()
+                             if k[0] == project and location in ("-", k[1])]
+                    return 200, {"clusters": found}
+                if method == "POST":
+                    return 200, self.public_op(self.create_cluster(project, location, body))
+            elif "/nodePools" not in path:
+                if method == "GET" and not verb:
+                    return 200, self.public(self.with_counts(self._cluster(project, location, cluster)))
+                if method == "DELETE" and not verb:
+                    return 200, self.public_op(self.delete_cluster(project, location, cluster))
+            elif pool is None:
+                if method == "GET":
+                    return 200, {"nodePools": self.public(self._cluster(project, location, cluster)["nodePools"])}
+                if method == "POST":
+                    return 200, self.public_op(self.create_pool(project, location, cluster, body))
+            else:
+                if method == "GET" and not verb:
+                    return 200, self.public(self._pool(self._cluster(project, location, cluster), pool))
+                if method == "DELETE" and not verb:
+                    return 200, self.public_op(self.delete_pool(project, location, cluster, pool))
+                if method == "POST" and verb:
+                    return 200, self.public_op(self.update_pool(project, location, cluster, pool, verb, body))
+        raise ApiError(404, "The requested URL %s was not found on this server." % path)
+
+
+class GkeHandler(JsonHandler):
+    state = None  # set by the server
+
+    def handle_api(self, method, path, query, body):
+        return self.state.route(method, path, body)

@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The lab's certificates: one CA per cluster, and a serving certificate for
+its Kubernetes API on 127.0.0.1, made with the cryptography library."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import socket
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def _name(common_name):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _key_pem(key):
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def make_ca(common_name):
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(_name(common_name)).issuer_name(_name(common_name))
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                         content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, encipher_only=False, decipher_only=False),
+                           critical=True)
+            .sign(key, hashes.SHA256()))
+    return cert, key
+
+
+def make_serving_cert(ca_cert, ca_key, host):
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(_name("kube-apiserver")).issuer_name(ca_cert.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host)),
+                                                        x509.DNSName("localhost"),
+                                                        x509.DNSName("kubernetes.default.svc")]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    return cert, key
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class ClusterPki:
+    """Makes the CA and serving certificate for each cluster the GKE twin creates."""
+
+    def __init__(self, directory, host="127.0.0.1"):
+        self.directory = directory
+        self.host = host
+
+    def __call__(self, key):
+        project, location, name = key
+        folder = os.path.join(self.directory, "clusters", "%s_%s_%s" % (project, location, name))
+        os.makedirs(folder, exist_ok=True)
+        ca_cert, ca_key = make_ca("kserve-lab %s" % name)
+        cert, cert_key = make_serving_cert(ca_cert, ca_key, self.host)
+        ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
+        files = {"ca.pem": ca_pem, "ca.key": _key_pem(ca_key),
+                 "apiserver.pem": cert.public_bytes(serialization.Encoding.PEM), "apiserver.key": _key_pem(cert_key)}
+        for filename, data in files.items():
+            with open(os.path.join(folder, filename), "wb") as handle:
+                handle.write(data)
+            os.chmod(os.path.join(folder, filename), 0o600)
+        port = free_port(self.host)
+        with open(os.path.join(folder, "port"), "w", encoding="utf-8") as handle:
+            handle.write(str(port))
+        # GKE reports a bare IP; the lab's API twin listens on its own port.
+        return "%s:%d" % (self.host, port), ca_pem

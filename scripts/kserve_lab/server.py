@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Runs every twin in one process until stopped, or until idle for too long."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import threading
+import time
+
+from .core import Knobs, LabServer, RequestLog
+from .gcs import GcsServer
+from .gke import GkeHandler, GkeState
+from .pki import ClusterPki
+from .serviceusage import ServiceUsageHandler, ServiceUsageState
+
+HOST = "127.0.0.1"
+
+
+def load_knobs(state_dir):
+    path = os.path.join(state_dir, "knobs.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            return Knobs(**json.load(handle))
+    return Knobs()
+
+
+def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
+    os.makedirs(state_dir, exist_ok=True)
+    knobs = load_knobs(state_dir)
+    log = RequestLog(os.path.join(state_dir, "requests.jsonl"))
+    token_path = os.path.join(state_dir, "token")
+    if not os.path.exists(token_path):
+        with open(token_path, "w", encoding="utf-8") as handle:
+            handle.write("lab-" + secrets.token_hex(16))
+    with open(token_path, encoding="utf-8") as handle:
+        token = handle.read().strip()
+
+    services = ServiceUsageState()
+    state = GkeState(knobs, os.path.join(state_dir, "gke.json"), gpu_quota=gpu_quota, services=services,
+                     ca_factory=ClusterPki(state_dir))
+    gke = LabServer((HOST, 0), type("BoundGke", (GkeHandler,), {"state": state}), "gke", log, knobs,
+                    auth_token=token)
+    serviceusage = LabServer((HOST, 0), type("BoundServiceUsage", (ServiceUsageHandler,), {"state": services}),
+                             "serviceusage", log, knobs, auth_token=token)
+    gcs = GcsServer((HOST, 0), os.path.join(state_dir, "gcs"), log, knobs)
+    servers = {"gke": gke, "gcs": gcs, "serviceusage": serviceusage}
+    for srv in servers.values():
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    endpoints = {"pid": os.getpid(), "token": token, "knobs": knobs.as_dict(),
+                 "gke": gke.url, "gcs": gcs.url, "serviceusage": serviceusage.url, "project": "kserve-lab"}
+    tmp = os.path.join(state_dir, "endpoints.json.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(endpoints, handle, indent=2)
+    os.replace(tmp, os.path.join(state_dir, "endpoints.json"))
+
+    # Stop by itself once nobody has asked anything for idle_timeout seconds,
+    # so a forgotten lab never outlives its use.
+    while not stop.wait(0.5):
+        idle = time.monotonic() - max(s.last_request for s in servers.values())
+        if idle > idle_timeout:
+            break
+    for srv in servers.values():
+        srv.shutdown()
+        srv.server_close()
+    try:
+        os.remove(os.path.join(state_dir, "endpoints.json"))
+    except FileNotFoundError:
+        pass

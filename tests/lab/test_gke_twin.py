@@ -1,0 +1,176 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The GKE and Service Usage twins, driven by the real clients: the gcloud CLI
+and google-api-python-client with the official container.v1 discovery document."""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from google.oauth2.credentials import Credentials
+from googleapiclient import discovery
+from googleapiclient.errors import HttpError
+
+PROJECT = "kserve-lab"
+ZONE = "us-central1-a"
+PARENT = "projects/%s/locations/%s" % (PROJECT, ZONE)
+
+
+def gcloud(lab, tmp_path, *args):
+    env = lab.client_env(CLOUDSDK_CONFIG=str(tmp_path / "gcloud"), KUBECONFIG=str(tmp_path / "kubeconfig"))
+    return subprocess.run(["gcloud"] + list(args), capture_output=True, text=True, env=env, timeout=180, check=False)
+
+
+def api(lab, name, version):
+    endpoint = lab.endpoints["gke" if name == "container" else name] + "/"
+    return discovery.build(name, version, credentials=Credentials(lab.endpoints["token"]),
+                           client_options={"api_endpoint": endpoint}, static_discovery=True, cache_discovery=False)
+
+
+def wait(container, operation, timeout=60):
+    seen = [operation["status"]]
+    deadline = time.monotonic() + timeout
+    while operation["status"] != "DONE":
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.1)
+        operation = container.projects().locations().operations().get(
+            name="%s/operations/%s" % (PARENT, operation["name"])).execute()
+        if operation["status"] != seen[-1]:
+            seen.append(operation["status"])
+    return operation, seen
+
+
+def gpu_pool(name="gpu", nodes=1, count="1"):
+    return {"name": name, "initialNodeCount": nodes,
+            "config": {"machineType": "n1-standard-4",
+                       "accelerators": [{"acceleratorCount": count, "acceleratorType": "nvidia-tesla-t4",
+                                         "gpuDriverInstallationConfig": {"gpuDriverVersion": "DEFAULT"}}]}}
+
+
+def error(exc):
+    return json.loads(exc.content)["error"]
+
+
+def test_disabled_api_is_refused_until_enabled(lab, tmp_path):
+    proc = gcloud(lab, tmp_path, "container", "clusters", "list")
+    assert proc.returncode != 0
+    assert "code=403" in proc.stderr and "Kubernetes Engine API has not been used in project" in proc.stderr
+    usage = api(lab, "serviceusage", "v1")
+    name = "projects/%s/services/container.googleapis.com" % PROJECT
+    assert usage.services().get(name=name).execute()["state"] == "DISABLED"
+    assert gcloud(lab, tmp_path, "services", "enable", "container.googleapis.com").returncode == 0
+    assert usage.services().get(name=name).execute()["state"] == "ENABLED"
+    assert gcloud(lab, tmp_path, "container", "clusters", "list").returncode == 0
+
+
+def test_gcloud_creates_describes_and_gets_credentials(lab, tmp_path):
+    create = gcloud(lab, tmp_path, "container", "clusters", "create", "gcloud-made", "--zone", ZONE,
+                    "--num-nodes", "1", "--machine-type", "n1-standard-4",
+                    "--accelerator", "type=nvidia-tesla-t4,count=1,gpu-driver-version=default",
+                    "--workload-pool", "%s.svc.id.goog" % PROJECT)
+    assert create.returncode == 0, create.stderr
+    assert "kubeconfig entry generated for gcloud-made" in create.stderr
+    described = json.loads(gcloud(lab, tmp_path, "container", "clusters", "describe", "gcloud-made",
+                                  "--zone", ZONE, "--format", "json").stdout)
+    assert described["status"] == "RUNNING"
+    assert described["currentNodeCount"] == 1
+    assert described["workloadIdentityConfig"] == {"workloadPool": "%s.svc.id.goog" % PROJECT}
+    (pool,) = described["nodePools"]
+    assert pool["config"]["accelerators"][0]["gpuDriverInstallationConfig"] == {"gpuDriverVersion": "DEFAULT"}
+    assert described["masterAuth"]["clusterCaCertificate"]
+    creds = gcloud(lab, tmp_path, "container", "clusters", "get-credentials", "gcloud-made", "--zone", ZONE)
+    assert creds.returncode == 0, creds.stderr
+    kubeconfig = (tmp_path / "kubeconfig").read_text()
+    assert "https://%s" % described["endpoint"] in kubeconfig
+    listed = gcloud(lab, tmp_path, "container", "clusters", "list", "--format", "value(name,status)")
+    assert "gcloud-made\tRUNNING" in listed.stdout
+    again = gcloud(lab, tmp_path, "container", "clusters", "create", "gcloud-made", "--zone", ZONE, "--num-nodes", "1")
+    assert "code=409" in again.stderr and "Already exists: projects/kserve-lab/locations/us-central1-a/clusters/" \
+        "gcloud-made." in again.stderr
+    delete = gcloud(lab, tmp_path, "container", "clusters", "delete", "gcloud-made", "--zone", ZONE, "--quiet")
+    assert delete.returncode == 0, delete.stderr
+    gone = gcloud(lab, tmp_path, "container", "clusters", "describe", "gcloud-made", "--zone", ZONE)
+    assert "code=404" in gone.stderr
+
+
+def test_operations_go_pending_running_done_and_block_others(lab):
+    container = api(lab, "container", "v1")
+    clusters = container.projects().locations().clusters()
+    op = clusters.create(parent=PARENT, body={"cluster": {"name": "ops", "nodePools": [gpu_pool()]}}).execute()
+    assert op["operationType"] == "CREATE_CLUSTER" and op["status"] == "PENDING"
+    with pytest.raises(HttpError) as busy:
+        clusters.nodePools().create(parent=PARENT + "/clusters/ops", body={"nodePool": {"name": "x"}}).execute()
+    assert busy.value.resp.status == 400 and error(busy.value)["status"] == "FAILED_PRECONDITION"
+    assert "is currently create cluster on cluster ops" in error(busy.value)["message"]
+    assert clusters.get(name=PARENT + "/clusters/ops").execute()["status"] == "PROVISIONING"
+    done, seen = wait(container, op)
+    assert seen == ["PENDING", "RUNNING", "DONE"] and done["endTime"]
+    assert clusters.get(name=PARENT + "/clusters/ops").execute()["status"] == "RUNNING"
+
+    pools = clusters.nodePools()
+    resize = pools.setSize(name=PARENT + "/clusters/ops/nodePools/gpu", body={"nodeCount": 2}).execute()
+    assert pools.get(name=PARENT + "/clusters/ops/nodePools/gpu").execute()["initialNodeCount"] == 1
+    wait(container, resize)
+    assert pools.get(name=PARENT + "/clusters/ops/nodePools/gpu").execute()["initialNodeCount"] == 2
+    scaling = {"autoscaling": {"enabled": True, "minNodeCount": 1, "maxNodeCount": 3}}
+    wait(container, pools.setAutoscaling(name=PARENT + "/clusters/ops/nodePools/gpu", body=scaling).execute())
+    assert pools.get(name=PARENT + "/clusters/ops/nodePools/gpu").execute()["autoscaling"] == scaling["autoscaling"]
+    listed = container.projects().locations().operations().list(parent=PARENT).execute()["operations"]
+    assert {"CREATE_CLUSTER", "SET_NODE_POOL_SIZE", "SET_NODE_POOL_MANAGEMENT"} <= {o["operationType"] for o in listed}
+    wait(container, clusters.delete(name=PARENT + "/clusters/ops").execute())
+
+
+@pytest.mark.parametrize("body, status, fragment", [
+    ({"cluster": {"name": "bad", "colour": "blue"}}, 400,
+     'Invalid JSON payload received. Unknown name "colour" at \'cluster\': Cannot find field.'),
+    ({"cluster": {"name": "bad", "initialNodeCount": "three"}}, 400,
+     "Invalid value at 'cluster.initial_node_count' (TYPE_INT32), \"three\""),
+    ({"cluster": {"name": "bad", "nodePools": [dict(gpu_pool(), config={"accelerators": [
+        {"acceleratorCount": "1", "acceleratorType": "nvidia-tesla-t4",
+         "gpuDriverInstallationConfig": {"gpuDriverVersion": "NEWEST"}}]})]}}, 400,
+     "(TYPE_ENUM), \"NEWEST\""),
+    ({"cluster": {"name": "Bad_Name"}}, 400, 'Invalid value for field "cluster.name": "Bad_Name"'),
+    ({"cluster": {"name": "greedy", "nodePools": [gpu_pool(nodes=3, count="2")]}}, 403,
+     "Insufficient regional quota to satisfy request: resource \"NVIDIA_T4_GPUS\": request requires '6.0'"),
+])
+def test_refusals_match_the_real_api(lab, body, status, fragment):
+    clusters = api(lab, "container", "v1").projects().locations().clusters()
+    with pytest.raises(HttpError) as refused:
+        clusters.create(parent=PARENT, body=body).execute()
+    assert refused.value.resp.status == status
+    assert fragment in error(refused.value)["message"]
+    with pytest.raises(HttpError) as missing:
+        clusters.get(name=PARENT + "/clusters/%s" % body["cluster"]["name"]).execute()
+    assert missing.value.resp.status == 404
+
+
+def test_regional_cluster_spans_three_zones_for_quota(lab):
+    clusters = api(lab, "container", "v1").projects().locations().clusters()
+    with pytest.raises(HttpError) as refused:
+        clusters.create(parent="projects/%s/locations/us-central1" % PROJECT,
+                        body={"cluster": {"name": "regional", "nodePools": [gpu_pool(nodes=2)]}}).execute()
+    assert "request requires '6.0' and is short '2.0'" in error(refused.value)["message"]
+
+
+@pytest.mark.parametrize("header", [None, "Bearer not-the-lab-token"])
+def test_missing_or_bad_token_is_refused(lab, header):
+    request = urllib.request.Request(lab.endpoints["gke"] + "/v1/%s/clusters" % PARENT)
+    if header:
+        request.add_header("Authorization", header)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)  # pylint: disable=consider-using-with
+    assert refused.value.code == 401
+    assert json.loads(refused.value.read())["error"]["status"] == "UNAUTHENTICATED"
+
+
+def test_every_request_is_logged(lab):
+    entries = lab.requests()
+    assert entries and all({"service", "method", "path", "status", "mutating", "time"} <= set(e) for e in entries)
+    creates = [e for e in entries if e["service"] == "gke" and e["method"] == "POST"]
+    assert creates and all(e["mutating"] for e in creates)
+    assert any(e["service"] == "serviceusage" for e in entries)
+    assert not any(e["mutating"] for e in entries if e["method"] == "GET")

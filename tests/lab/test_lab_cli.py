@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""scripts/lab: up, status, env, reset, knobs, down; faults; GCS through the
+google-cloud-storage library; no process left behind."""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
+
+from conftest import Lab
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    lab = Lab(tmp_path / "lab")
+    yield lab
+    lab.run("down")
+
+
+def test_up_is_quick_idempotent_and_down_leaves_nothing(fresh):
+    fresh.run("up")
+    pid = fresh.endpoints["pid"]
+    assert "already up" in fresh.run("up").stdout
+    status = fresh.run("status").stdout
+    assert "lab: up (pid %d)" % pid in status
+    for service in ("gke", "gcs", "serviceusage"):
+        assert fresh.endpoints[service].startswith("http://127.0.0.1:")
+    fresh.run("down")
+    assert not fresh.pid_alive(pid)
+    assert fresh.run("status", check=False).returncode == 3
+    assert "lab: down" in fresh.run("status", check=False).stdout
+
+
+def test_env_points_real_clients_at_the_lab(fresh):
+    fresh.run("up")
+    env = fresh.client_env()
+    assert env["CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER"] == fresh.endpoints["gke"] + "/"
+    assert env["STORAGE_EMULATOR_HOST"] == fresh.endpoints["gcs"]
+    assert open(env["CLOUDSDK_AUTH_ACCESS_TOKEN_FILE"]).read().strip() == fresh.endpoints["token"]
+    shell = subprocess.run(["bash", "-c", 'eval "$(%s env)" && echo "$STORAGE_EMULATOR_HOST"' % os.path.join(
+        os.path.dirname(__file__), "..", "..", "scripts", "lab")], capture_output=True, text=True, env=fresh.env,
+        check=True)
+    assert shell.stdout.strip() == fresh.endpoints["gcs"]
+
+
+def test_google_cloud_storage_round_trip_and_reset(fresh):
+    fresh.run("up")
+    os.environ["STORAGE_EMULATOR_HOST"] = fresh.endpoints["gcs"]
+    try:
+        client = storage.Client(project="kserve-lab", credentials=AnonymousCredentials())
+        bucket = client.create_bucket("kserve-lab-models")
+        bucket.blob("model/saved_model.pb").upload_from_string(b"\x08\x01model")
+        assert client.bucket("kserve-lab-models").blob("model/saved_model.pb").download_as_bytes() == b"\x08\x01model"
+        assert [b.name for b in client.list_blobs("kserve-lab-models")] == ["model/saved_model.pb"]
+        fresh.run("reset")  # a restart on new ports, with the state emptied
+        os.environ["STORAGE_EMULATOR_HOST"] = fresh.endpoints["gcs"]
+        client = storage.Client(project="kserve-lab", credentials=AnonymousCredentials())
+        assert "kserve-lab-models" not in [b.name for b in client.list_buckets()]
+    finally:
+        del os.environ["STORAGE_EMULATOR_HOST"]
+    logged = {(e["service"], e["method"]) for e in fresh.requests()}
+    assert ("gcs", "GET") in logged
+
+
+def curl_codes(url, token, count):
+    """The HTTP status of `count` GETs, from curl (a client that does not retry)."""
+    return [subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                            "Authorization: Bearer " + token, url],
+                           capture_output=True, text=True, check=True).stdout for attempt in range(count)]
+
+
+def test_injected_faults_are_seeded_and_logged(fresh):
+    fresh.run("knobs", "--fault", "serviceusage=0.5:503,429", "--seed", "7")
+    fresh.run("up")
+    url = fresh.endpoints["serviceusage"] + "/v1/projects/kserve-lab/services/container.googleapis.com"
+    codes = curl_codes(url, fresh.endpoints["token"], 40)
+    assert set(codes) == {"200", "503", "429"}
+    faults = [e for e in fresh.requests() if e.get("fault") and e["path"].endswith("/container.googleapis.com")]
+    assert len(faults) == codes.count("503") + codes.count("429")
+    fresh.run("reset")  # same seed, same sequence (on the new port)
+    url = fresh.endpoints["serviceusage"] + "/v1/projects/kserve-lab/services/container.googleapis.com"
+    assert curl_codes(url, fresh.endpoints["token"], 40) == codes
+
+
+def test_unknown_fault_kind_is_refused(fresh):
+    proc = fresh.run("knobs", "--fault", "gke=0.5:teapot", check=False)
+    assert proc.returncode != 0 and "fault kind 'teapot'" in proc.stderr
+
+
+def test_lab_stops_by_itself_when_idle(fresh):
+    fresh.run("up", "--idle-timeout", "1")
+    pid = fresh.endpoints["pid"]
+    deadline = time.monotonic() + 15
+    while fresh.pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not fresh.pid_alive(pid)
