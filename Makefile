@@ -6,13 +6,14 @@ VENV ?= .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
-.PHONY: venv demo test lint sanity units pytest molecule build clean
+.PHONY: venv demo test lint sanity units pytest molecule build clean lab-down
 
 venv:
 	@scripts/bootstrap
 
 demo: venv
-	ansible-playbook site.yml -i inventories/lab
+	scripts/lab up
+	eval "$$(scripts/lab env)" && ansible-playbook site.yml -i inventories/lab
 
 test: venv
 	scripts/run-tests
@@ -23,5 +24,8 @@ lint sanity units pytest molecule: venv
 build: venv
 	ansible-galaxy collection build --force
 
-clean:
-	rm -rf $(VENV) .collections .cache tests/output mlops-kserve_gke-*.tar.gz
+lab-down:
+	@if [[ -x scripts/lab && -x $(VENV)/bin/python ]]; then scripts/lab down; fi
+
+clean: lab-down
+	rm -rf .lab $(VENV) .collections .cache tests/output mlops-kserve_gke-*.tar.gz
