@@ -84,14 +84,15 @@ def check_required(config, required):
             for name, fix in required.items() if _is_empty(config.get(name))]
 
 
+def _check_pattern(name, value, pattern, what, fix):
+    return [] if pattern.match(str(value)) else [_problem(name, "%r is %s" % (value, what), fix)]
+
+
 def check_project(value, name="kserve_gke_project"):
-    if PROJECT_RE.match(str(value)):
-        return []
-    return [_problem(
-        name, "%r is not a Google Cloud project ID" % (value,),
+    return _check_pattern(
+        name, value, PROJECT_RE, "not a Google Cloud project ID",
         "use the project ID (not its name or number): 6-30 lowercase letters, "
-        "digits or hyphens, starting with a letter, e.g. my-ml-project",
-    )]
+        "digits or hyphens, starting with a letter, e.g. my-ml-project")
 
 
 def location_kind(value):
@@ -115,23 +116,20 @@ def check_location(value, name="kserve_gke_location"):
 
 
 def check_cluster_name(value, name="kserve_gke_cluster_name"):
-    if CLUSTER_RE.match(str(value)):
-        return []
-    return [_problem(
-        name, "%r is not a valid GKE cluster name" % (value,),
+    return _check_pattern(
+        name, value, CLUSTER_RE, "not a valid GKE cluster name",
         "use at most 40 lowercase letters, digits or hyphens, starting with a "
-        "letter and ending with a letter or digit",
-    )]
+        "letter and ending with a letter or digit")
 
 
 def check_bucket(value, name="gcs_model_bucket"):
     value = str(value)
-    if not BUCKET_RE.match(value):
-        return [_problem(
-            name, "%r is not a valid bucket name" % (value,),
-            "use 3-63 lowercase letters, digits, hyphens or underscores, "
-            "starting and ending with a letter or digit",
-        )]
+    problems = _check_pattern(
+        name, value, BUCKET_RE, "not a valid bucket name",
+        "use 3-63 lowercase letters, digits, hyphens or underscores, "
+        "starting and ending with a letter or digit")
+    if problems:
+        return problems
     if value.startswith("goog") or "google" in value:
         return [_problem(
             name, "%r is reserved by Google" % (value,),

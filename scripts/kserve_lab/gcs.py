@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from gcp_storage_emulator.server import RequestHandler
 from gcp_storage_emulator.storage import Storage
+
+from .core import LabServer
 
 
 class GcsHandler(RequestHandler):
@@ -70,19 +71,9 @@ class GcsHandler(RequestHandler):
         self._fault_then("DELETE", super().do_DELETE)
 
 
-class GcsServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class GcsServer(LabServer):
+    """The lab's server around the emulator's storage (on disk under data_dir)."""
 
     def __init__(self, address, data_dir, log, knobs):
-        if not address[0].startswith("127."):
-            raise ValueError("the lab binds to 127.0.0.0/8 only, not %s" % address[0])
         self.storage = Storage(use_memory_fs=False, data_dir=data_dir)
-        super().__init__(address, partial(GcsHandler, self.storage))
-        self.log = log
-        self.knobs = knobs
-        self.last_request = time.monotonic()
-
-    @property
-    def url(self):
-        return "http://%s:%d" % self.server_address[:2]
+        super().__init__(address, partial(GcsHandler, self.storage), "gcs", log, knobs)
