@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-STATE_FILES = ("gke.json", "requests.jsonl")
+STATE_FILES = ("gke.json", "requests.jsonl", "kubeconfig")
 STATE_DIRS = ("gcs", "clusters")
 
 
@@ -158,6 +158,7 @@ def env_lines(endpoints, directory):
     token_file = os.path.join(directory, "token")
     exports = collections.OrderedDict([
         ("KSERVE_LAB_DIR", directory),
+        ("KUBECONFIG", os.path.join(directory, "kubeconfig")),
         ("CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER", endpoints["gke"] + "/"),
         ("CLOUDSDK_API_ENDPOINT_OVERRIDES_SERVICEUSAGE", endpoints["serviceusage"] + "/"),
         ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", token_file),

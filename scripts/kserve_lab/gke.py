@@ -66,13 +66,15 @@ def _accelerator_need(pool, zone_count):
 class GkeState:
     """Clusters and operations of every project, advanced lazily on each request."""
 
-    def __init__(self, knobs, state_path, gpu_quota=None, gpus_all_regions=8, ca_factory=None, services=None):
+    def __init__(self, knobs, state_path, gpu_quota=None, gpus_all_regions=8, ca_factory=None, services=None,
+                 runtime=None):
         self.knobs = knobs
         self.state_path = state_path
         self.gpu_quota = gpu_quota if gpu_quota is not None else {"nvidia-tesla-t4": 4, "nvidia-l4": 4}
         self.gpus_all_regions = gpus_all_regions
         self.ca_factory = ca_factory
         self.services = services
+        self.runtime = runtime  # clusters.ClusterRuntime: the clusters' Kubernetes API twins
         self.lock = threading.RLock()
         self.clusters = {}     # (project, location, name) -> cluster
         self.operations = {}   # name -> operation (with private keys _project, _effect...)
@@ -131,6 +133,17 @@ class GkeState:
             self._save()
 
     def _apply(self, op):
+        self._apply_effect(op)
+        key = tuple(op["_cluster"])
+        if self.runtime is None:
+            return
+        if key in self.clusters and self.clusters[key]["status"] == "RUNNING":
+            self.runtime.start(key, self.clusters[key])
+            self.runtime.sync_nodes(key, self.clusters[key])
+        elif key not in self.clusters:
+            self.runtime.stop(key)
+
+    def _apply_effect(self, op):
         key = tuple(op["_cluster"])
         cluster = self.clusters.get(key)
         effect = op["_effect"]

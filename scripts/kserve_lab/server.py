@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 
+from .clusters import ClusterRuntime
 from .core import Knobs, LabServer, RequestLog
 from .gcs import GcsServer
 from .gke import GkeHandler, GkeState
@@ -40,8 +41,14 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
         token = handle.read().strip()
 
     services = ServiceUsageState()
+    runtime = ClusterRuntime(state_dir, log, knobs, token)
     state = GkeState(knobs, os.path.join(state_dir, "gke.json"), gpu_quota=gpu_quota, services=services,
-                     ca_factory=ClusterPki(state_dir))
+                     ca_factory=ClusterPki(state_dir), runtime=runtime)
+    with state.lock:  # clusters that were running before a restart get their API back
+        for key, cluster in state.clusters.items():
+            if cluster["status"] == "RUNNING":
+                runtime.start(key, cluster)
+    runtime.write_kubeconfig()
     gke = LabServer((HOST, 0), type("BoundGke", (GkeHandler,), {"state": state}), "gke", log, knobs,
                     auth_token=token)
     serviceusage = LabServer((HOST, 0), type("BoundServiceUsage", (ServiceUsageHandler,), {"state": services}),
@@ -64,9 +71,10 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
     # Stop by itself once nobody has asked anything for idle_timeout seconds,
     # so a forgotten lab never outlives its use.
     while not stop.wait(0.5):
-        idle = time.monotonic() - max(s.last_request for s in servers.values())
+        idle = time.monotonic() - max([s.last_request for s in servers.values()] + [runtime.last_request()])
         if idle > idle_timeout:
             break
+    runtime.stop_all()
     for srv in servers.values():
         srv.shutdown()
         srv.server_close()

@@ -1,0 +1,201 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Each GKE twin cluster's Kubernetes API twin, with its Nodes.
+
+When a cluster's create operation finishes, its API server starts at the
+endpoint the GKE twin reported, with the cluster's own certificate. Nodes
+follow the node pools: GKE's labels, the GPU taint, and allocatable
+nvidia.com/gpu only once a driver is installed (GKE-managed drivers after a
+delay; with INSTALLATION_DISABLED, not until a driver is installed in-cluster).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import threading
+
+import yaml
+
+from .k8s_api import K8sServer
+from .k8s_store import Store
+
+MACHINES = {  # machine type -> (cpu, memory)
+    "e2-medium": ("2", "4Gi"), "e2-standard-4": ("4", "16Gi"), "n1-standard-4": ("4", "15Gi"),
+    "n1-standard-8": ("8", "30Gi"), "g2-standard-4": ("4", "16Gi"), "g2-standard-8": ("8", "32Gi"),
+}
+DRIVER_INSTALL_SECONDS = 90
+
+
+def context_name(key):
+    return "gke_%s_%s_%s" % key
+
+
+class ClusterRuntime:
+    def __init__(self, state_dir, log, knobs, token):
+        self.state_dir = state_dir
+        self.log = log
+        self.knobs = knobs
+        self.token = token
+        self.lock = threading.Lock()
+        self.servers = {}  # cluster key -> (K8sServer, Store)
+        self.timers = []
+
+    # --- lifecycle ----------------------------------------------------------
+    def folder(self, key):
+        return os.path.join(self.state_dir, "clusters", "%s_%s_%s" % key)
+
+    def start(self, key, cluster):
+        with self.lock:
+            if key in self.servers:
+                return
+            folder = self.folder(key)
+            host, port = cluster["endpoint"].split(":")
+            store = Store(version="v" + cluster["currentMasterVersion"], crd_delay=self.knobs.duration(5))
+            server = K8sServer((host, int(port)), store, self.log, self.knobs, self.token,
+                               os.path.join(folder, "apiserver.pem"), os.path.join(folder, "apiserver.key"))
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            self.servers[key] = (server, store)
+        self.sync_nodes(key, cluster)
+        self.write_kubeconfig()
+
+    def stop(self, key):
+        with self.lock:
+            entry = self.servers.pop(key, None)
+        if entry:
+            entry[0].shutdown()
+            entry[0].server_close()
+        self.write_kubeconfig()
+
+    def stop_all(self):
+        for timer in self.timers:
+            timer.cancel()
+        for key in list(self.servers):
+            self.stop(key)
+
+    def last_request(self):
+        return max([s.last_request for s, _unused in self.servers.values()] or [0])
+
+    # --- nodes ---------------------------------------------------------------
+    def sync_nodes(self, key, cluster):
+        """Make the Nodes match the cluster's node pools (count per zone)."""
+        entry = self.servers.get(key)
+        if not entry:
+            return
+        store = entry[1]
+        nodes = store.find("", "v1", "nodes")
+        wanted = {}
+        for pool in cluster["nodePools"]:
+            if pool.get("status") == "STOPPING":
+                continue
+            for zone in pool.get("locations") or [cluster["location"]]:
+                for index in range(int(pool.get("initialNodeCount") or 0)):
+                    node = self.node(cluster, pool, zone, index)
+                    wanted[node["metadata"]["name"]] = node
+        existing = {o["metadata"]["name"] for o in store.list(nodes)["items"]}
+        for name in sorted(existing - set(wanted)):
+            store.delete(nodes, None, name)
+        for name in sorted(set(wanted) - existing):
+            node = wanted[name]
+            created, _unused = store.create(nodes, None, node, "gke")
+            # status is a subresource: the kubelet reports it after registration
+            store.replace(nodes, None, name, dict(created, status=node["status"]), "kubelet", status_only=True)
+            if node["metadata"]["labels"].get("cloud.google.com/gke-gpu-driver-version"):
+                self._later(DRIVER_INSTALL_SECONDS, self.driver_ready, key, name)
+
+    def _later(self, seconds, func, *args):
+        timer = threading.Timer(self.knobs.duration(seconds), func, args)
+        timer.daemon = True
+        self.timers.append(timer)
+        timer.start()
+
+    def driver_ready(self, key, name):
+        entry = self.servers.get(key)
+        if entry:
+            node = entry[1].get(entry[1].find("", "v1", "nodes"), None, name)
+            self.set_node_status(entry[1], name, gpus=int(node["metadata"]["annotations"]["lab/gpus"]))
+
+    def set_node_status(self, store, name, gpus):
+        """Publish capacity; nvidia.com/gpu only when a driver serves the GPUs."""
+        nodes = store.find("", "v1", "nodes")
+        node = store.get(nodes, None, name)
+        status = node.get("status") or {}
+        for field in ("capacity", "allocatable"):
+            status.setdefault(field, {})
+            if gpus:
+                status[field]["nvidia.com/gpu"] = str(gpus)
+        store.replace(nodes, None, name, dict(node, status=status), "kubelet", status_only=True)
+
+    @staticmethod
+    def node(cluster, pool, zone, index):
+        config = pool.get("config") or {}
+        machine = config.get("machineType", "e2-medium")
+        cpu, memory = MACHINES.get(machine, ("4", "16Gi"))
+        digest = hashlib.sha1(("%s/%s" % (cluster["name"], pool["name"])).encode()).hexdigest()[:8]
+        suffix = hashlib.sha1(("%s/%d" % (zone, index)).encode()).hexdigest()[:4]
+        name = "gke-%s-%s-%s-%s" % (cluster["name"][:18], pool["name"][:10], digest, suffix)
+        labels = {
+            "cloud.google.com/gke-nodepool": pool["name"],
+            "cloud.google.com/machine-family": machine.split("-")[0],
+            "cloud.google.com/gke-os-distribution": "ubuntu" if "UBUNTU" in config.get("imageType", "") else "cos",
+            "node.kubernetes.io/instance-type": machine,
+            "topology.kubernetes.io/zone": zone,
+            "topology.kubernetes.io/region": zone.rsplit("-", 1)[0],
+            "kubernetes.io/hostname": name,
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+        }
+        taints, gpus = list(config.get("taints") or []), 0
+        for acc in config.get("accelerators") or []:
+            gpus += int(acc.get("acceleratorCount") or 0)
+            labels["cloud.google.com/gke-accelerator"] = acc.get("acceleratorType", "")
+            driver = (acc.get("gpuDriverInstallationConfig") or {}).get("gpuDriverVersion")
+            if driver in ("DEFAULT", "LATEST"):
+                labels["cloud.google.com/gke-gpu-driver-version"] = driver.lower()
+        if gpus:
+            taints.append({"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"})
+        taints = [{"key": t["key"], "value": t.get("value", ""), "effect": t["effect"].replace(
+            "NO_SCHEDULE", "NoSchedule").replace("PREFER_NO_SCHEDULE", "PreferNoSchedule").replace(
+            "NO_EXECUTE", "NoExecute")} for t in taints]
+        return {
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": labels, "annotations": {"lab/gpus": str(gpus)}},
+            "spec": {"providerID": "gce://%s/%s/%s" % (cluster.get("_project", ""), zone, name),
+                     **({"taints": taints} if taints else {})},
+            "status": {
+                "capacity": {"cpu": cpu, "memory": memory, "pods": "110"},
+                "allocatable": {"cpu": cpu, "memory": memory, "pods": "110"},
+                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                "message": "kubelet is posting ready status"}],
+                "nodeInfo": {"kubeletVersion": "v" + pool.get("version", cluster["currentNodeVersion"]),
+                             "containerRuntimeVersion": "containerd://1.7.28", "osImage": labels[
+                                 "cloud.google.com/gke-os-distribution"], "architecture": "amd64",
+                             "operatingSystem": "linux"},
+            },
+        }
+
+    # --- kubeconfig ----------------------------------------------------------
+    def write_kubeconfig(self):
+        """.lab/kubeconfig: a context per running cluster, named as gcloud names them."""
+        clusters, contexts, users = [], [], []
+        for key in sorted(self.servers):
+            name = context_name(key)
+            with open(os.path.join(self.folder(key), "ca.pem"), "rb") as handle:
+                ca = base64.b64encode(handle.read()).decode()
+            server = self.servers[key][0]
+            clusters.append({"name": name, "cluster": {"server": server.url, "certificate-authority-data": ca}})
+            users.append({"name": name, "user": {"token": self.token}})
+            contexts.append({"name": name, "context": {"cluster": name, "user": name}})
+        config = {"apiVersion": "v1", "kind": "Config", "clusters": clusters, "users": users, "contexts": contexts,
+                  "current-context": contexts[0]["name"] if contexts else "", "preferences": {}}
+        path = os.path.join(self.state_dir, "kubeconfig")
+        with open(path + ".tmp", "w", encoding="utf-8") as handle:
+            yaml.safe_dump(config, handle)
+        os.chmod(path + ".tmp", 0o600)
+        os.replace(path + ".tmp", path)
+
+
+def dump(obj):
+    return json.dumps(obj, sort_keys=True)
