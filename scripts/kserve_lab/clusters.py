@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import threading
 
@@ -195,7 +194,3 @@ class ClusterRuntime:
             yaml.safe_dump(config, handle)
         os.chmod(path + ".tmp", 0o600)
         os.replace(path + ".tmp", path)
-
-
-def dump(obj):
-    return json.dumps(obj, sort_keys=True)

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 MUTATING_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 FAULT_KINDS = ("429", "500", "503", "reset", "slow")
@@ -101,6 +103,25 @@ class ApiError(Exception):
         return {"error": error}
 
 
+def start_request(handler, method, path):
+    """Mark the server busy and draw this request's injected fault, if any.
+
+    'reset' drops the connection here (and is logged); 'slow' sleeps here. The
+    caller answers 429/500/503 in its own API's error format, and returns at
+    once on 'reset'.
+    """
+    server = handler.server
+    server.last_request = time.monotonic()
+    fault = server.knobs.pick_fault(server.service)
+    if fault == "reset":
+        server.log.record(server.service, method, path, 0, fault="reset")
+        handler.close_connection = True
+        handler.connection.shutdown(socket.SHUT_RDWR)
+    elif fault == "slow":
+        time.sleep(server.knobs.slow_seconds)
+    return fault
+
+
 class LabServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -131,20 +152,13 @@ class JsonHandler(BaseHTTPRequestHandler):
         """The request log replaces the default stderr lines."""
 
     def _dispatch(self, method):
-        from urllib.parse import parse_qs, urlsplit
-        self.server.last_request = time.monotonic()
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        fault = self.server.knobs.pick_fault(self.server.service)
+        fault = start_request(self, method, parts.path)
         if fault == "reset":
-            self.server.log.record(self.server.service, method, parts.path, 0, fault="reset")
-            self.close_connection = True
-            self.connection.shutdown(2)
             return
-        if fault == "slow":
-            time.sleep(self.server.knobs.slow_seconds)
         try:
             if fault in ("429", "500", "503"):
                 raise ApiError(int(fault), {429: "Quota exceeded for quota metric 'Requests' (injected fault).",

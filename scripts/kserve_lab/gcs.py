@@ -5,14 +5,13 @@ log and fault injection around it."""
 
 from __future__ import annotations
 
-import time
 from functools import partial
 from urllib.parse import urlsplit
 
 from gcp_storage_emulator.server import RequestHandler
 from gcp_storage_emulator.storage import Storage
 
-from .core import LabServer
+from .core import LabServer, start_request
 
 
 class GcsHandler(RequestHandler):
@@ -29,17 +28,10 @@ class GcsHandler(RequestHandler):
         """The request log replaces the default stderr lines."""
 
     def _fault_then(self, method, handler):
-        lab = self.server
-        lab.last_request = time.monotonic()
-        fault = lab.knobs.pick_fault("gcs")
         path = urlsplit(self.path).path
+        fault = start_request(self, method, path)
         if fault == "reset":
-            lab.log.record("gcs", method, path, 0, fault="reset")
-            self.close_connection = True
-            self.connection.shutdown(2)
             return
-        if fault == "slow":
-            time.sleep(lab.knobs.slow_seconds)
         if fault in ("429", "500", "503"):
             length = int(self.headers.get("Content-Length") or 0)
             if length:
@@ -53,7 +45,7 @@ class GcsHandler(RequestHandler):
             self.wfile.write(body)
         else:
             handler()
-        lab.log.record("gcs", method, path, self._status, **({"fault": fault} if fault else {}))
+        self.server.log.record("gcs", method, path, self._status, **({"fault": fault} if fault else {}))
 
     def do_GET(self):  # noqa: N802
         self._fault_then("GET", super().do_GET)

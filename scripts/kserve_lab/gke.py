@@ -172,10 +172,6 @@ class GkeState:
                 return op
         return None
 
-    @staticmethod
-    def public_op(op):
-        return {k: v for k, v in op.items() if not k.startswith("_")}
-
     # --- helpers -------------------------------------------------------
     def _cluster(self, project, location, name):
         cluster = self.clusters.get((project, location, name))
@@ -410,8 +406,8 @@ class GkeState:
                     found = self.operations.get(op)
                     if not found or found["_project"] != project:
                         raise ApiError(404, "Not found: operation %s." % op, reason="notFound")
-                    return 200, self.public_op(found)
-                ops = [self.public_op(o) for o in self.operations.values()
+                    return 200, self.public(found)
+                ops = [self.public(o) for o in self.operations.values()
                        if o["_project"] == project and location in ("-", o["location"])]
                 return 200, {"operations": ops}
             if cluster is None:
@@ -420,24 +416,24 @@ class GkeState:
                              if k[0] == project and location in ("-", k[1])]
                     return 200, {"clusters": found}
                 if method == "POST":
-                    return 200, self.public_op(self.create_cluster(project, location, body))
+                    return 200, self.public(self.create_cluster(project, location, body))
             elif "/nodePools" not in path:
                 if method == "GET" and not verb:
                     return 200, self.public(self.with_counts(self._cluster(project, location, cluster)))
                 if method == "DELETE" and not verb:
-                    return 200, self.public_op(self.delete_cluster(project, location, cluster))
+                    return 200, self.public(self.delete_cluster(project, location, cluster))
             elif pool is None:
                 if method == "GET":
                     return 200, {"nodePools": self.public(self._cluster(project, location, cluster)["nodePools"])}
                 if method == "POST":
-                    return 200, self.public_op(self.create_pool(project, location, cluster, body))
+                    return 200, self.public(self.create_pool(project, location, cluster, body))
             else:
                 if method == "GET" and not verb:
                     return 200, self.public(self._pool(self._cluster(project, location, cluster), pool))
                 if method == "DELETE" and not verb:
-                    return 200, self.public_op(self.delete_pool(project, location, cluster, pool))
+                    return 200, self.public(self.delete_pool(project, location, cluster, pool))
                 if method == "POST" and verb:
-                    return 200, self.public_op(self.update_pool(project, location, cluster, pool, verb, body))
+                    return 200, self.public(self.update_pool(project, location, cluster, pool, verb, body))
         raise ApiError(404, "The requested URL %s was not found on this server." % path)
 
 

@@ -18,7 +18,7 @@ import urllib.parse
 
 import yaml
 
-from .core import LabServer, JsonHandler
+from .core import JsonHandler, LabServer, start_request
 from .k8s_store import K8sError
 
 PATCH_TYPES = {
@@ -41,19 +41,17 @@ class K8sHandler(JsonHandler):
             raise K8sError(401, "Unauthorized", "Unauthorized")
 
     def _dispatch(self, method):
-        self.server.last_request = time.monotonic()
         parts = urllib.parse.urlsplit(self.path)
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parts.query, keep_blank_values=True).items()}
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        fault = self.server.knobs.pick_fault(self.server.service)
-        status = 200
+        fault = start_request(self, method, parts.path)
+        if fault == "reset":
+            return
         try:
             if fault in ("429", "500", "503"):
                 raise K8sError(int(fault), {"429": "TooManyRequests", "500": "InternalError",
                                             "503": "ServiceUnavailable"}[fault], "injected fault")
-            if fault == "slow":
-                time.sleep(self.server.knobs.slow_seconds)
             self.check_auth()
             self.server.store.tick()
             if method == "GET" and query.get("watch") in ("1", "true"):

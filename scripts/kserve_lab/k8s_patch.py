@@ -156,8 +156,8 @@ def leaf_paths(obj, prefix=()):
     if isinstance(obj, dict) and obj:
         for key, value in obj.items():
             path = prefix + (key,)
-            if path in IDENTITY or (prefix == ("metadata",) and key in SERVER_FIELDS) or path == ("status",) \
-                    and not prefix:
+            server_owned = prefix == ("metadata",) and key in SERVER_FIELDS
+            if path in IDENTITY or server_owned or path == ("status",):  # status is never applied
                 continue
             paths |= leaf_paths(value, path)
     elif prefix:

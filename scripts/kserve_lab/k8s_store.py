@@ -530,11 +530,10 @@ class Store:
     def _after_delete(self, res, obj):
         if res.plural == "customresourcedefinitions":
             spec = obj["spec"]
+            crd_res = next((r for (g, _unused, p), r in self.resources.items()
+                            if g == spec["group"] and p == spec["names"]["plural"]), None)
             for key in [k for k in self.objects if k[0] == spec["group"] and k[1] == spec["names"]["plural"]]:
-                crd_res = next(r for (g, _unused, p), r in self.resources.items()
-                               if g == spec["group"] and p == spec["names"]["plural"])
-                gone = self.objects[key]
-                self._put(crd_res, gone, "DELETED")
+                self._put(crd_res, self.objects[key], "DELETED")
             self._unregister_crd(obj)
         if res.plural == "namespaces":
             return

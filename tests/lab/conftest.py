@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB = os.path.join(ROOT, "scripts", "lab")
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from kserve_lab.cli import alive  # noqa: E402  pylint: disable=wrong-import-position
 
 
 class Lab:
@@ -46,13 +49,9 @@ class Lab:
         with open(path, encoding="utf-8") as handle:
             return [json.loads(line) for line in handle]
 
-    def pid_alive(self, pid):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        with open("/proc/%d/stat" % pid, encoding="utf-8") as handle:
-            return handle.read().split(") ", 1)[1][0] != "Z"
+    @staticmethod
+    def pid_alive(pid):
+        return alive(pid)
 
 
 @pytest.fixture(scope="module")
