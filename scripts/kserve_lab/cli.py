@@ -166,8 +166,12 @@ def env_lines(endpoints, directory):
         ("CLOUDSDK_CORE_DISABLE_PROMPTS", "1"),
         ("STORAGE_EMULATOR_HOST", endpoints["gcs"]),
         ("GOOGLE_CLOUD_PROJECT", endpoints["project"]),
-        ("KSERVE_GKE_LAB_TOKEN", endpoints["token"]),
+        # The collection's GCP modules: auth options and one endpoint per API.
+        ("GCP_AUTH_KIND", "accesstoken"),
+        ("GCP_ACCESS_TOKEN", endpoints["token"]),
+        ("GCP_PROJECT", endpoints["project"]),
         ("KSERVE_GKE_CONTAINER_ENDPOINT", endpoints["gke"] + "/"),
+        ("KSERVE_GKE_SERVICEUSAGE_ENDPOINT", endpoints["serviceusage"] + "/"),
         ("KSERVE_GKE_STORAGE_ENDPOINT", endpoints["gcs"] + "/"),
     ])
     return ["export %s=%s" % (k, shlex.quote(v)) for k, v in exports.items()]

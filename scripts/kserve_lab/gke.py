@@ -27,6 +27,7 @@ from .discovery import Validator
 DEFAULT_VERSION = "1.33.5-gke.1162000"
 CHANNEL_VERSIONS = {"RAPID": "1.34.1-gke.1431000", "REGULAR": DEFAULT_VERSION,
                     "STABLE": "1.32.9-gke.1108000", "EXTENDED": "1.32.9-gke.1108000"}
+VALID_VERSIONS = ("1.34.1-gke.1431000", "1.33.5-gke.1162000", "1.33.4-gke.1245000", "1.32.9-gke.1108000")
 # Real durations, in seconds, before the latency knob scales them.
 DURATIONS = {"CREATE_CLUSTER": 300, "DELETE_CLUSTER": 180, "CREATE_NODE_POOL": 120,
              "DELETE_NODE_POOL": 90, "SET_NODE_POOL_SIZE": 30, "SET_NODE_POOL_MANAGEMENT": 10,
@@ -52,6 +53,22 @@ def zones_of(location):
     if ZONE_RE.match(location):
         return [location]
     return ["%s-%s" % (location, suffix) for suffix in "abc"]
+
+
+def resolve_version(asked, channel):
+    """GKE's version resolution: a prefix picks the newest valid match, as the real API does."""
+    if not asked:
+        return CHANNEL_VERSIONS.get(channel, DEFAULT_VERSION)
+    if asked in ("latest", "-"):
+        return CHANNEL_VERSIONS["RAPID"]
+    if asked in VALID_VERSIONS:
+        return asked
+    matches = [v for v in VALID_VERSIONS if v.startswith(asked + ".") or v.startswith(asked + "-")]
+    if matches:
+        return matches[0]
+    if "-gke." in asked:
+        raise ApiError(400, 'Master version "%s" is unsupported.' % asked)
+    raise ApiError(400, 'no valid versions with the prefix "%s" found.' % asked)
 
 
 def _accelerator_need(pool, zone_count):
@@ -278,9 +295,7 @@ class GkeState:
                 raise ApiError(400, "Node_pool.name must be provided.")
         self._check_quota(project, location, pools, cluster=name)
         channel = (spec.get("releaseChannel") or {}).get("channel", "REGULAR")
-        version = spec.get("initialClusterVersion") or CHANNEL_VERSIONS.get(channel, DEFAULT_VERSION)
-        if version in ("latest", "-"):
-            version = CHANNEL_VERSIONS["RAPID"]
+        version = resolve_version(spec.get("initialClusterVersion"), channel)
         cluster = spec
         cluster.update({
             "location": location, "zone": location, "status": "PROVISIONING",

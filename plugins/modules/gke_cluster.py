@@ -1,0 +1,347 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, kserve_gke contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: gke_cluster
+short_description: A GKE cluster with a system node pool and a GPU node pool, managed idempotently
+version_added: "0.2.0"
+description:
+  - Reads the cluster, compares it with the options, and only then creates it, adds a missing
+    node pool, or changes a pool's autoscaling, through the GKE REST API (container.googleapis.com/v1).
+  - Node pool fields whose change recreates every node (machine type, accelerators, disk, image type, spot) and
+    cluster settings this module does not update (Workload Identity pool, release channel) are
+    reported with the fix; by default the module then fails rather than ignore them.
+  - Waits for every operation, riding out "another operation is running" (400 FAILED_PRECONDITION),
+    and returns a trail of the operations it waited for.
+  - GKE taints GPU node pools with C(nvidia.com/gpu=present:NoSchedule) on its own.
+author:
+  - kserve_gke contributors (@mlops)
+extends_documentation_fragment:
+  - mlops.kserve_gke.gcp
+options:
+  name:
+    description: The cluster name.
+    type: str
+    required: true
+  location:
+    description: A zone (zonal cluster) or a region (regional cluster, pools span its zones).
+    type: str
+    required: true
+  state:
+    description: V(present) creates or converges the cluster; V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  release_channel:
+    description: The GKE release channel.
+    type: str
+    choices: [RAPID, REGULAR, STABLE, EXTENDED]
+    default: REGULAR
+  cluster_version:
+    description: An initial cluster version (for example C(1.33)); only used when the cluster is created.
+    type: str
+  workload_identity:
+    description:
+      - Turn on Workload Identity (C(PROJECT.svc.id.goog)) and the GKE metadata server on node pools,
+        so predictors read GCS as a Google service account without keys.
+    type: bool
+    default: true
+  labels:
+    description: Resource labels on the cluster.
+    type: dict
+    default: {}
+  system_pool:
+    description: The node pool for system and control workloads.
+    type: dict
+    default: {}
+    suboptions: &pool
+      name:
+        description: Node pool name.
+        type: str
+      machine_type:
+        description: Compute Engine machine type.
+        type: str
+      node_count:
+        description:
+          - Nodes per zone when the pool is created.
+          - The GKE API does not report a pool's current size, so an existing pool is not resized from
+            this value; set O(system_pool.autoscaling) to have the size bounds converged.
+        type: int
+        default: 1
+      autoscaling:
+        description: Cluster autoscaler bounds, per zone. These are converged on existing pools.
+        type: dict
+        suboptions:
+          enabled:
+            description: Whether the autoscaler manages the pool.
+            type: bool
+            default: false
+          min_nodes:
+            description: Lower bound.
+            type: int
+            default: 0
+          max_nodes:
+            description: Upper bound.
+            type: int
+            default: 1
+      disk_size_gb:
+        description: Boot disk size.
+        type: int
+        default: 100
+      image_type:
+        description: Node image.
+        type: str
+        default: COS_CONTAINERD
+      spot:
+        description: Use Spot VMs.
+        type: bool
+        default: false
+      labels:
+        description: Kubernetes labels on the pool's nodes.
+        type: dict
+        default: {}
+      accelerator_type:
+        description: GPU type, for example C(nvidia-tesla-t4) (N1) or C(nvidia-l4) (G2).
+        type: str
+      accelerator_count:
+        description: GPUs per node.
+        type: int
+        default: 1
+      driver_version:
+        description:
+          - GKE-managed driver install. V(INSTALLATION_DISABLED) leaves it to the driver-installer DaemonSet
+            (the nvidia_driver role).
+        type: str
+        choices: [DEFAULT, LATEST, INSTALLATION_DISABLED]
+        default: DEFAULT
+  gpu_pool:
+    description: The GPU node pool. Set to null for a cluster without GPUs.
+    type: dict
+    suboptions: *pool
+  on_fixed_drift:
+    description: What to do when a field differs that this module does not change in place.
+    type: str
+    choices: [fail, warn]
+    default: fail
+  wait_timeout:
+    description: Seconds to wait for each GKE operation.
+    type: int
+    default: 2400
+  poll_interval:
+    description: Longest pause, in seconds, between two reads of an operation.
+    type: float
+    default: 15
+attributes:
+  check_mode:
+    description: Reads only; returns what would change and the diff.
+    support: full
+  diff_mode:
+    description: Shows the managed fields before and after.
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: GKE | Converge the cluster and its GPU node pool
+  mlops.kserve_gke.gke_cluster:
+    project: my-ml-project
+    location: us-central1-a
+    name: kserve-gpu
+    system_pool:
+      name: system
+      machine_type: e2-standard-4
+      node_count: 1
+    gpu_pool:
+      name: gpu
+      machine_type: n1-standard-4
+      accelerator_type: nvidia-tesla-t4
+      accelerator_count: 1
+      node_count: 1
+      autoscaling: {enabled: true, min_nodes: 0, max_nodes: 2}
+
+- name: GKE | Delete the cluster
+  mlops.kserve_gke.gke_cluster:
+    project: my-ml-project
+    location: us-central1-a
+    name: kserve-gpu
+    state: absent
+"""
+
+RETURN = r"""
+cluster:
+  description: The managed fields of the cluster after the run (before, in check mode), plus how to reach it.
+  returned: state=present
+  type: dict
+  sample: {"name": "kserve-gpu", "status": "RUNNING", "endpoint": "34.1.2.3", "ca_certificate": "LS0t...",
+           "release_channel": "REGULAR", "workload_pool": "my-ml-project.svc.id.goog",
+           "node_pools": [{"name": "gpu", "accelerator_type": "nvidia-tesla-t4", "accelerator_count": 1}]}
+actions:
+  description: What was done (or, in check mode, would be done).
+  returned: always
+  type: list
+  elements: str
+  sample: ["create node pool gpu"]
+drift:
+  description: Fields that differ and that this module does not change in place, each with the fix.
+  returned: always
+  type: list
+  elements: str
+operations:
+  description: The GKE operations waited for, with their states and durations.
+  returned: always
+  type: list
+  elements: str
+  sample: ["CREATE_CLUSTER operation-1: PENDING -> RUNNING -> DONE in 312 s"]
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mlops.kserve_gke.plugins.module_utils import gke
+from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcp import GcpError, GcpSession, gcp_argument_spec
+
+POOL_SPEC = dict(
+    name=dict(type="str"),
+    machine_type=dict(type="str"),
+    node_count=dict(type="int", default=1),
+    autoscaling=dict(type="dict", options=dict(
+        enabled=dict(type="bool", default=False),
+        min_nodes=dict(type="int", default=0),
+        max_nodes=dict(type="int", default=1))),
+    disk_size_gb=dict(type="int", default=100),
+    image_type=dict(type="str", default="COS_CONTAINERD"),
+    spot=dict(type="bool", default=False),
+    labels=dict(type="dict", default={}),
+    accelerator_type=dict(type="str"),
+    accelerator_count=dict(type="int", default=1),
+    driver_version=dict(type="str", choices=["DEFAULT", "LATEST", "INSTALLATION_DISABLED"], default="DEFAULT"),
+)
+
+
+def argspec():
+    spec = gcp_argument_spec()
+    spec.update(
+        name=dict(type="str", required=True),
+        location=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        release_channel=dict(type="str", choices=["RAPID", "REGULAR", "STABLE", "EXTENDED"], default="REGULAR"),
+        cluster_version=dict(type="str"),
+        workload_identity=dict(type="bool", default=True),
+        labels=dict(type="dict", default={}),
+        system_pool=dict(type="dict", default={}, options=POOL_SPEC),
+        gpu_pool=dict(type="dict", options=POOL_SPEC),
+        on_fixed_drift=dict(type="str", choices=["fail", "warn"], default="fail"),
+        wait_timeout=dict(type="int", default=2400),
+        poll_interval=dict(type="float", default=15),
+    )
+    return spec
+
+
+def _pool_defaults(params):
+    """Fill pool names and machine types the user left out."""
+    for key, name, machine in (("system_pool", "system", "e2-standard-4"), ("gpu_pool", "gpu", "n1-standard-4")):
+        pool = params.get(key)
+        if pool is not None:
+            pool["name"] = pool.get("name") or name
+            pool["machine_type"] = pool.get("machine_type") or machine
+            pool["autoscaling"] = pool.get("autoscaling") or {"enabled": False}
+
+
+def _wait_until_settled(session, path, waiter, cluster):
+    """A cluster left mid-operation by an earlier run: wait until GKE is done with it."""
+    started = waiter.clock()
+    while cluster and cluster.get("status") in ("PROVISIONING", "RECONCILING", "STOPPING"):
+        if waiter.clock() - started > waiter.timeout:
+            raise GcpError("Cluster %s stayed %s for %d s. Fix: look at its operations in the console, then re-run."
+                           % (cluster["name"], cluster["status"], waiter.timeout))
+        waiter.sleep(min(2.0, waiter.poll_interval))
+        cluster = session.call("GET", path, missing_ok=True, what="Reading cluster %s" % cluster["name"])
+    if cluster and cluster.get("status") in ("ERROR", "DEGRADED"):
+        raise GcpError("Cluster %s is %s: %s. Fix: repair or delete it in Google Cloud, then re-run."
+                       % (cluster["name"], cluster["status"], cluster.get("statusMessage") or "no status message"))
+    return cluster
+
+
+def run(params, check_mode, environ):
+    errors = gke.check_options(params)
+    if errors:
+        raise GcpError("Invalid options, nothing was changed:\n- " + "\n- ".join(errors))
+    session = GcpSession(params, "container", environ)
+    project = session.project
+    if not project:
+        raise GcpError("project is not set. Fix: set project (or GCP_PROJECT).")
+    path = gke.cluster_path(project, params["location"], params["name"])
+    waiter = gke.OperationWaiter(session, project, params["location"], params["wait_timeout"],
+                                 params["poll_interval"])
+    what = "Reading cluster %s" % params["name"]
+    current = _wait_until_settled(session, path, waiter, session.call("GET", path, missing_ok=True, what=what))
+    result = dict(changed=False, actions=[], drift=[], operations=waiter.trail)
+
+    if params["state"] == "absent":
+        result["diff"] = dict(before=gke.summary(current), after={})
+        if current:
+            result.update(changed=True, actions=["delete cluster %s" % params["name"]])
+            if not check_mode:
+                op = waiter.call_when_free("DELETE", path, None, "Deleting cluster %s" % params["name"])
+                waiter.wait(op)
+        return result
+
+    desired = gke.cluster_body(params, project)
+    if current is None:
+        result.update(changed=True, actions=["create cluster %s with node pools %s" % (
+            params["name"], ", ".join(p["name"] for p in desired["nodePools"]))])
+        result["diff"] = dict(before={}, after=gke.summary(desired))
+        if check_mode:
+            result["cluster"] = gke.summary(desired)
+            return result
+        op = session.call("POST", gke.cluster_path(project, params["location"]), body={"cluster": desired},
+                          what="Creating cluster %s" % params["name"])
+        waiter.wait(op)
+    else:
+        actions, drift = gke.plan(desired, current)
+        result["drift"] = drift
+        if drift and params["on_fixed_drift"] == "fail":
+            raise GcpError("Cluster %s differs in fields this module does not change in place; nothing was changed:"
+                           "\n- %s" % (params["name"], "\n- ".join(drift)))
+        result["diff"] = dict(before=gke.summary(current), after=gke.summary(gke.apply_actions(current, actions)))
+        for action in actions:
+            label = "%s %s" % (action["kind"].replace("_", " ").replace("pool", "node pool"), action["pool"])
+            result["actions"].append(label)
+            result["changed"] = True
+            if check_mode:
+                continue
+            if action["kind"] == "create_pool":
+                op = waiter.call_when_free("POST", path + "/nodePools", action["body"], label)
+            else:
+                op = waiter.call_when_free("POST", "%s/nodePools/%s:setAutoscaling" % (path, action["pool"]),
+                                           action["body"], label)
+            waiter.wait(op)
+        if check_mode or not actions:
+            result["cluster"] = dict(gke.summary(current), endpoint=current.get("endpoint"),
+                                     ca_certificate=gke.dig(current, "masterAuth.clusterCaCertificate"))
+            return result
+    final = session.call("GET", path, what=what)
+    result["cluster"] = dict(gke.summary(final), endpoint=final.get("endpoint"),
+                             ca_certificate=gke.dig(final, "masterAuth.clusterCaCertificate"))
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
+    params = dict(module.params)
+    _pool_defaults(params)
+    try:
+        result = run(params, module.check_mode, os.environ)
+    except GcpError as exc:
+        module.fail_json(msg=exc.message, status=exc.status)
+    for line in result["drift"]:
+        module.warn(line)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
