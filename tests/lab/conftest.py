@@ -13,6 +13,7 @@ import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB = os.path.join(ROOT, "scripts", "lab")
+PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from kserve_lab.cli import alive  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -49,9 +50,34 @@ class Lab:
         with open(path, encoding="utf-8") as handle:
             return [json.loads(line) for line in handle]
 
+    def gcs_client(self):
+        """A google-cloud-storage client on the lab's GCS, as the modules build one."""
+        from google.cloud import storage
+        import google.oauth2.credentials
+        env = self.client_env()
+        return storage.Client(project=env["GCP_PROJECT"], credentials=google.oauth2.credentials.Credentials("lab"),
+                              client_options={"api_endpoint": env["KSERVE_GKE_STORAGE_ENDPOINT"].rstrip("/")})
+
+    def writes(self, since=0, service=None):
+        """The mutating requests logged after the first `since` requests."""
+        return [r for r in self.requests()[since:] if r["mutating"] and service in (None, r["service"])]
+
+    def play(self, tags, *args):
+        """site.yml against the lab inventory, limited to tags, as a user runs it."""
+        env = self.client_env(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"), ANSIBLE_NOCOLOR="1",
+                              ANSIBLE_FORCE_COLOR="0")
+        return subprocess.run([PLAYBOOK, "site.yml", "-i", "inventories/lab", "--tags", tags] + list(args),
+                              cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
     @staticmethod
     def pid_alive(pid):
         return alive(pid)
+
+
+def recap(proc):
+    """The PLAY RECAP counters of a playbook run, as a dict of strings."""
+    line = [x for x in proc.stdout.splitlines() if x.startswith("localhost")][-1]
+    return dict(part.split("=") for part in line.split(":", 1)[1].split())
 
 
 @pytest.fixture(scope="module")
