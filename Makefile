@@ -13,7 +13,8 @@ venv:
 
 demo: venv
 	scripts/lab up
-	eval "$$(scripts/lab env)" && ansible-playbook site.yml -i inventories/lab
+	# gcs_model waits for the lab's sample model (issue 6); every other tag runs.
+	eval "$$(scripts/lab env)" && ansible-playbook site.yml -i inventories/lab --skip-tags gcs_model
 
 test: venv
 	scripts/run-tests

@@ -106,6 +106,8 @@ def explain(status, body, what):
                           "(IAM & Admin > Quotas), or lower the GPU or node count, or use another region.")
     if "resource_pool_exhausted" in lowered or "does not have enough resources" in lowered:
         return message + " This is a stockout of that machine or GPU in the zone. Fix: try another zone or GPU type."
+    if status == 412 and "public access prevention" in lowered:
+        return message + " Fix: keep the bucket private, or lift public access prevention on purpose."
     if status == 403:
         return message + " Fix: grant the caller the IAM role this call needs in the project."
     if name == "FAILED_PRECONDITION" or reason == "failedPrecondition":

@@ -10,7 +10,10 @@ and says how to fix it.
 
 from __future__ import annotations
 
+import os
 import re
+
+from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcs import savedmodel_problem
 
 # Google Cloud project IDs: 6 to 30 characters, lowercase letters, digits and
 # hyphens, starting with a letter and not ending with a hyphen.
@@ -228,6 +231,15 @@ REQUIRED = {
 }
 
 
+def check_model_source(config):
+    """A TensorFlow model directory must be a SavedModel layout, checked before any bucket is made."""
+    source = config.get("gcs_model_source")
+    if not source or config.get("gcs_model_format", "tensorflow") != "tensorflow":
+        return []
+    problem = savedmodel_problem(os.path.expanduser(str(source)))
+    return [problem.replace(str(source), "gcs_model_source: %s" % source, 1)] if problem else []
+
+
 def check_config(config, defined_names=()):
     """Check every known inventory variable; return (errors, warnings)."""
     errors = check_required(config, REQUIRED)
@@ -244,5 +256,6 @@ def check_config(config, defined_names=()):
                                 present.get("gke_cluster_gpu_type"),
                                 present.get("gke_cluster_gpu_count"))
     errors += check_auth(present)
+    errors += check_model_source(present)
     renamed_errors, warnings = check_renamed(defined_names)
     return errors + renamed_errors, warnings

@@ -7,34 +7,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT, Lab
-
-PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-
-
-def play(lab, *args):
-    env = lab.client_env(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"), ANSIBLE_NOCOLOR="1",
-                         ANSIBLE_FORCE_COLOR="0")
-    return subprocess.run([PLAYBOOK, "site.yml", "-i", "inventories/lab", "--tags", "gke_cluster"] + list(args),
-                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-
-
-def writes(lab, since=0, service=None):
-    return [r for r in lab.requests()[since:] if r["mutating"] and (service is None or r["service"] == service)]
-
-
-def recap(proc):
-    line = [x for x in proc.stdout.splitlines() if x.startswith("localhost")][-1]
-    return dict(part.split("=") for part in line.split(":", 1)[1].split())
+from conftest import Lab, recap
 
 
 def test_bad_input_is_stopped_before_any_request(lab):
     before = len(lab.requests())
-    proc = play(lab, "-e", "gke_cluster_gpu_count=0")
+    proc = lab.play("gke_cluster", "-e", "gke_cluster_gpu_count=0")
     assert proc.returncode != 0
     assert "gke_cluster_gpu_count" in proc.stdout
     assert lab.requests()[before:] == []
@@ -42,14 +23,14 @@ def test_bad_input_is_stopped_before_any_request(lab):
 
 def test_check_mode_on_an_empty_project_writes_nothing(lab):
     before = len(lab.requests())
-    proc = play(lab, "--check", "--diff")
+    proc = lab.play("gke_cluster", "--check", "--diff")
     assert proc.returncode == 0, proc.stdout
     assert "a real run enables it and then creates cluster kserve-lab" in proc.stdout
-    assert writes(lab, before) == []
+    assert lab.writes(before) == []
 
 
 def test_converge_then_a_second_run_changes_and_writes_nothing(lab):
-    proc = play(lab)
+    proc = lab.play("gke_cluster")
     assert proc.returncode == 0, proc.stdout
     assert "CREATE_CLUSTER" in proc.stdout and "answers at https://127.0.0.1:" in proc.stdout
     kubeconfig = os.path.join(lab.directory, "kserve-gke.kubeconfig")
@@ -58,26 +39,26 @@ def test_converge_then_a_second_run_changes_and_writes_nothing(lab):
                            capture_output=True, text=True, check=False)
     assert nodes.returncode == 0 and "gke-kserve-lab-gpu-" in nodes.stdout, nodes.stderr
     before = len(lab.requests())
-    again = play(lab)
+    again = lab.play("gke_cluster")
     assert again.returncode == 0, again.stdout
     assert recap(again)["changed"] == "0"
-    assert writes(lab, before) == []
-    checked = play(lab, "--check")
+    assert lab.writes(before) == []
+    checked = lab.play("gke_cluster", "--check")
     assert checked.returncode == 0 and recap(checked)["changed"] == "0"
 
 
 def test_autoscaling_drift_is_converged_and_fixed_drift_is_refused(lab):
-    play(lab)
+    lab.play("gke_cluster")
     before = len(lab.requests())
-    proc = play(lab, "-e", "gke_cluster_gpu_autoscaling=true", "-e", "gke_cluster_gpu_max_nodes=3")
+    proc = lab.play("gke_cluster", "-e", "gke_cluster_gpu_autoscaling=true", "-e", "gke_cluster_gpu_max_nodes=3")
     assert proc.returncode == 0, proc.stdout
-    assert [r["path"].rsplit("/", 1)[1] for r in writes(lab, before)] == ["gpu:setAutoscaling"]
+    assert [r["path"].rsplit("/", 1)[1] for r in lab.writes(before)] == ["gpu:setAutoscaling"]
     before = len(lab.requests())
-    proc = play(lab, "-e", "gke_cluster_gpu_autoscaling=true", "-e", "gke_cluster_gpu_max_nodes=3",
-                "-e", "gke_cluster_gpu_machine_type=n1-standard-8")
+    proc = lab.play("gke_cluster", "-e", "gke_cluster_gpu_autoscaling=true", "-e", "gke_cluster_gpu_max_nodes=3",
+                    "-e", "gke_cluster_gpu_machine_type=n1-standard-8")
     assert proc.returncode != 0
     assert "machine type is 'n1-standard-4', wanted 'n1-standard-8'" in proc.stdout and "Fix:" in proc.stdout
-    assert writes(lab, before) == []
+    assert lab.writes(before) == []
 
 
 @pytest.fixture
@@ -91,11 +72,11 @@ def faulty(tmp_path):
 
 
 def test_transient_faults_are_ridden_out_and_quota_is_explained(faulty):
-    proc = play(faulty, "-e", "gke_cluster_gpu_node_count=5")
+    proc = faulty.play("gke_cluster", "-e", "gke_cluster_gpu_node_count=5")
     assert proc.returncode != 0
     assert "NVIDIA_T4_GPUS" in proc.stdout and "ask for more quota" in proc.stdout
-    proc = play(faulty)
+    proc = faulty.play("gke_cluster")
     assert proc.returncode == 0, proc.stdout
     injected = [r for r in faulty.requests() if r.get("fault")]
     assert injected, "the knobs injected no fault, so this test proves nothing"
-    assert recap(play(faulty))["changed"] == "0"
+    assert recap(faulty.play("gke_cluster"))["changed"] == "0"

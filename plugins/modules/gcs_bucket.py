@@ -1,0 +1,206 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, kserve_gke contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: gcs_bucket
+short_description: A private GCS bucket for models, and read access for the predictor
+version_added: "0.2.0"
+description:
+  - Creates the bucket, or converges its storage class, labels, versioning, uniform bucket-level
+    access and public access prevention with one PATCH when they differ.
+  - Uniform bucket-level access and public access prevention are on by default. A bucket's location
+    cannot change; a difference stops the module with the fix.
+  - Adds IAM bindings (O(grants)) without touching members others granted. Public read is an
+    explicit opt-in and is refused with the fix while public access prevention is enforced.
+author:
+  - kserve_gke contributors (@mlops)
+extends_documentation_fragment:
+  - mlops.kserve_gke.gcp
+options:
+  name:
+    description: The bucket name.
+    type: str
+    required: true
+  location:
+    description: A region (C(us-central1)), dual-region or multi-region (C(US)). Used when creating.
+    type: str
+    default: US
+  storage_class:
+    description: Default storage class.
+    type: str
+    choices: [STANDARD, NEARLINE, COLDLINE, ARCHIVE]
+    default: STANDARD
+  labels:
+    description: Bucket labels.
+    type: dict
+    default: {}
+  versioning:
+    description: Keep noncurrent object versions.
+    type: bool
+    default: false
+  uniform_access:
+    description: Uniform bucket-level access (IAM only, no object ACLs).
+    type: bool
+    default: true
+  public_access_prevention:
+    description: V(enforced) refuses any public grant; V(inherited) follows the organization policy.
+    type: str
+    choices: [enforced, inherited]
+    default: enforced
+  grants:
+    description:
+      - IAM bindings to make sure of, as pairs C([role, member]), for example
+        C([roles/storage.objectViewer, serviceAccount:kserve-predictor@p.iam.gserviceaccount.com]).
+    type: list
+    elements: list
+    default: []
+  state:
+    description: V(absent) deletes the bucket; with O(force) its objects first.
+    type: str
+    choices: [present, absent]
+    default: present
+  force:
+    description: With O(state=absent), delete the objects in the bucket too.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    description: Reads only; returns what would change.
+    support: full
+  diff_mode:
+    description: The managed fields and the added IAM members, before and after.
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Model | Make sure of the bucket and the predictor's read access
+  mlops.kserve_gke.gcs_bucket:
+    project: my-ml-project
+    name: my-ml-project-models
+    location: us-central1
+    grants:
+      - [roles/storage.objectViewer, "serviceAccount:kserve-predictor@my-ml-project.iam.gserviceaccount.com"]
+"""
+
+RETURN = r"""
+bucket:
+  description: The managed fields of the bucket.
+  returned: state=present
+  type: dict
+  sample: {"location": "US-CENTRAL1", "storageClass": "STANDARD", "versioning": {"enabled": false}}
+granted:
+  description: The (role, member) pairs this run added (or would add).
+  returned: always
+  type: list
+  elements: list
+"""
+
+import os
+from urllib.parse import quote
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mlops.kserve_gke.plugins.module_utils import gcs
+from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcp import GcpError, GcpSession, gcp_argument_spec
+
+
+def argspec():
+    spec = gcp_argument_spec()
+    spec.update(
+        name=dict(type="str", required=True),
+        location=dict(type="str", default="US"),
+        storage_class=dict(type="str", choices=["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"], default="STANDARD"),
+        labels=dict(type="dict", default={}),
+        versioning=dict(type="bool", default=False),
+        uniform_access=dict(type="bool", default=True),
+        public_access_prevention=dict(type="str", choices=["enforced", "inherited"], default="enforced"),
+        grants=dict(type="list", elements="list", default=[]),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        force=dict(type="bool", default=False),
+    )
+    return spec
+
+
+def _delete(session, name, force):
+    listing = session.call("GET", "storage/v1/b/%s/o" % name, params={"versions": "true", "maxResults": 1000},
+                           what="Listing bucket %s" % name)
+    items = listing.get("items") or []
+    if items and not force:
+        raise GcpError("Bucket %s is not empty (%d+ objects). Fix: set force: true to delete them with it."
+                       % (name, len(items)))
+    while items:
+        for item in items:
+            session.call("DELETE", "storage/v1/b/%s/o/%s" % (name, quote(item["name"], safe="")),
+                         params={"generation": item["generation"]}, what="Deleting gs://%s/%s" % (name, item["name"]))
+        items = session.call("GET", "storage/v1/b/%s/o" % name, params={"versions": "true"},
+                             what="Listing bucket %s" % name).get("items") or []
+    session.call("DELETE", "storage/v1/b/%s" % name, what="Deleting bucket %s" % name)
+
+
+def run(params, check_mode, environ):
+    bad = ["grants: %r is not a [role, member] pair." % (g,) for g in params["grants"] if len(g) != 2]
+    params = dict(params, grants=[tuple(g) for g in params["grants"] if len(g) == 2])
+    errors = bad + gcs.check_bucket_options(params)
+    if errors:
+        raise GcpError("Invalid options, nothing was changed:\n- " + "\n- ".join(errors))
+    session = GcpSession(params, "storage", environ)
+    name = params["name"]
+    current = session.call("GET", "storage/v1/b/%s" % name, missing_ok=True, what="Reading bucket %s" % name)
+    result = dict(changed=False, granted=[])
+    if params["state"] == "absent":
+        result["diff"] = dict(before=gcs.bucket_summary(current), after={})
+        if current:
+            result["changed"] = True
+            if not check_mode:
+                _delete(session, name, params["force"])
+        return result
+    desired = gcs.bucket_body(params)
+    if current is None:
+        result["changed"] = True
+        before = {}
+        if not check_mode:
+            if not session.project:
+                raise GcpError("project is not set. Fix: set project (or GCP_PROJECT).")
+            current = session.call("POST", "storage/v1/b", params={"project": session.project}, body=desired,
+                                   what="Creating bucket %s" % name)
+    else:
+        before = gcs.bucket_summary(current)
+        patch, drift = gcs.bucket_plan(desired, current)
+        if drift:
+            raise GcpError("\n".join(drift))
+        if patch:
+            result["changed"] = True
+            if not check_mode:
+                current = session.call("PATCH", "storage/v1/b/%s" % name, body=patch, what="Updating bucket %s" % name)
+    policy = None
+    if current is not None and params["grants"]:
+        policy = session.call("GET", "storage/v1/b/%s/iam" % name, params={"optionsRequestedPolicyVersion": 3},
+                              what="Reading the IAM policy of bucket %s" % name)
+    new_policy, missing = gcs.iam_plan(policy, params["grants"]) if current is not None else \
+        gcs.iam_plan(None, params["grants"])
+    if missing:
+        result.update(changed=True, granted=[list(m) for m in missing])
+        if not check_mode:
+            session.call("PUT", "storage/v1/b/%s/iam" % name, body=new_policy,
+                         what="Granting %s on bucket %s" % (", ".join("%s to %s" % m for m in missing), name))
+    after = gcs.bucket_summary(dict(desired))
+    result["bucket"] = after if not check_mode else (before or after)
+    result["diff"] = dict(before=dict(before, grants=[]), after=dict(after, grants=result["granted"]))
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
+    try:
+        result = run(module.params, module.check_mode, os.environ)
+    except GcpError as exc:
+        module.fail_json(msg=exc.message, status=exc.status)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
