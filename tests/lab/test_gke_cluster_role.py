@@ -80,3 +80,12 @@ def test_transient_faults_are_ridden_out_and_quota_is_explained(faulty):
     injected = [r for r in faulty.requests() if r.get("fault")]
     assert injected, "the knobs injected no fault, so this test proves nothing"
     assert recap(faulty.play("gke_cluster"))["changed"] == "0"
+
+
+def test_the_access_token_never_reaches_the_output_even_with_vvv(lab):
+    token = lab.client_env()["GCP_ACCESS_TOKEN"]
+    proc = lab.play("gke_cluster", "-vvv", "-e", "kserve_gke_auth_kind=accesstoken",
+                    "-e", "kserve_gke_access_token=%s" % token)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in proc.stdout
+    assert token not in proc.stdout + proc.stderr
