@@ -38,7 +38,7 @@ options:
     type: str
   api_endpoints:
     description:
-      - Base URLs that replace Google's, by API name (V(container), V(iam), V(serviceusage), V(storage)),
+      - Base URLs that replace Google's, by API name (V(compute), V(container), V(iam), V(serviceusage), V(storage)),
         for example to run against the collection's local lab or a private endpoint.
       - An API left out falls back to E(KSERVE_GKE_<API>_ENDPOINT), then to C(https://<api>.googleapis.com/).
     type: dict

@@ -35,6 +35,7 @@ from ansible.module_utils.basic import env_fallback
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 API_HOSTS = {
+    "compute": "https://compute.googleapis.com/",
     "container": "https://container.googleapis.com/",
     "iam": "https://iam.googleapis.com/",
     "serviceusage": "https://serviceusage.googleapis.com/",

@@ -127,10 +127,12 @@ def _autoscaling_of(pool):
             "maxNodeCount": int(scaling.get("maxNodeCount") or 0)}
 
 
-def plan(desired, actual):
+def plan(desired, actual, sizes=None):
     """Compare a desired Cluster with GKE's; return (actions, fixed_drift).
 
-    actions: dicts {"kind": create_pool|set_autoscaling, "pool": name, "body": ...},
+    sizes: {pool name: nodes per zone now} for pools without autoscaling (GKE's
+    NodePool does not report it; its instance group managers do).
+    actions: dicts {"kind": create_pool|set_autoscaling|set_size, "pool": name, "body": ...},
     each an update GKE can make in place. fixed_drift: readable lines for fields
     that differ and that this module will not change in place, each with the fix.
     """
@@ -158,11 +160,30 @@ def plan(desired, actual):
         want_scaling = _autoscaling_of(pool)
         if want_scaling != _autoscaling_of(have):
             actions.append({"kind": "set_autoscaling", "pool": pool["name"], "body": {"autoscaling": want_scaling}})
+        size = (sizes or {}).get(pool["name"])
+        if not want_scaling["enabled"] and size is not None and size != int(pool["initialNodeCount"]):
+            actions.append({"kind": "set_size", "pool": pool["name"],
+                            "body": {"nodeCount": int(pool["initialNodeCount"])}, "from": size})
     return actions, drift
 
 
+def size_reads(desired, actual):
+    """{pool name: [compute API paths of its instance group managers]} for the pools whose size is converged."""
+    current = {p["name"]: p for p in actual.get("nodePools") or []}
+    reads = {}
+    for pool in desired.get("nodePools") or []:
+        have = current.get(pool["name"])
+        if have and not (pool.get("autoscaling") or {}).get("enabled"):
+            reads[pool["name"]] = ["compute/v1/" + url.split("/compute/v1/", 1)[1]
+                                   for url in have.get("instanceGroupUrls") or [] if "/compute/v1/" in url]
+    return reads
+
+
 def summary(cluster):
-    """The fields worth showing in a diff and returning to the playbook."""
+    """The fields worth showing in a diff and returning to the playbook.
+
+    A pool's node_count is its current size per zone when that was read (key _size), else as created.
+    """
     if not cluster:
         return {}
     pools = []
@@ -172,7 +193,7 @@ def summary(cluster):
         scaling = _autoscaling_of(pool)
         pools.append({
             "name": pool.get("name"), "machine_type": config.get("machineType"),
-            "node_count": int(pool.get("initialNodeCount") or 0),
+            "node_count": int(pool.get("_size", pool.get("initialNodeCount")) or 0),
             "autoscaling": {"enabled": scaling["enabled"], "min_nodes": scaling.get("minNodeCount"),
                             "max_nodes": scaling.get("maxNodeCount")},
             "accelerator_type": accelerators[0].get("acceleratorType") if accelerators else None,
@@ -199,10 +220,12 @@ def apply_actions(cluster, actions):
     for action in actions:
         if action["kind"] == "create_pool":
             pools.append(action["body"]["nodePool"])
-        elif action["kind"] == "set_autoscaling":
+        else:
             for pool in pools:
-                if pool["name"] == action["pool"]:
+                if pool["name"] == action["pool"] and action["kind"] == "set_autoscaling":
                     pool["autoscaling"] = action["body"]["autoscaling"]
+                elif pool["name"] == action["pool"]:
+                    pool["_size"] = action["body"]["nodeCount"]
     after["nodePools"] = pools
     return after
 

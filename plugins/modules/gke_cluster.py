@@ -12,7 +12,8 @@ short_description: A GKE cluster with a system node pool and a GPU node pool, ma
 version_added: "0.2.0"
 description:
   - Reads the cluster, compares it with the options, and only then creates it, adds a missing
-    node pool, or changes a pool's autoscaling, through the GKE REST API (container.googleapis.com/v1).
+    node pool, resizes a pool or changes its autoscaling, through the GKE REST API
+    (container.googleapis.com/v1). A pool's current size comes from the Compute Engine API.
   - Node pool fields whose change recreates every node (machine type, accelerators, disk, image type, spot) and
     cluster settings this module does not update (Workload Identity pool, release channel) are
     reported with the fix; by default the module then fails rather than ignore them.
@@ -68,9 +69,9 @@ options:
         type: str
       node_count:
         description:
-          - Nodes per zone when the pool is created.
-          - The GKE API does not report a pool's current size, so an existing pool is not resized from
-            this value; set O(system_pool.autoscaling) to have the size bounds converged.
+          - Nodes per zone. Without autoscaling an existing pool is resized to it (C(setSize)); its current
+            size is read from the pool's instance group managers, since the GKE API does not report it.
+          - With autoscaling the autoscaler owns the size and only its bounds are converged.
         type: int
         default: 1
       autoscaling:
@@ -266,6 +267,23 @@ def _wait_until_settled(session, path, waiter, cluster):
     return cluster
 
 
+def _read_sizes(compute, desired, cluster):
+    """Nodes per zone of the pools whose size is converged, from their instance group managers.
+
+    Also noted on the cluster's pools (key _size), so the diff shows the current size.
+    """
+    sizes = {}
+    for name, paths in gke.size_reads(desired, cluster).items():
+        targets = [int(compute.call("GET", p, what="Reading the size of node pool %s" % name).get("targetSize") or 0)
+                   for p in paths]
+        if targets:
+            sizes[name] = max(targets)
+    for pool in cluster.get("nodePools") or []:
+        if pool["name"] in sizes:
+            pool["_size"] = sizes[pool["name"]]
+    return sizes
+
+
 def run(params, check_mode, environ):
     errors = gke.check_options(params)
     if errors:
@@ -302,29 +320,35 @@ def run(params, check_mode, environ):
                           what="Creating cluster %s" % params["name"])
         waiter.wait(op)
     else:
-        actions, drift = gke.plan(desired, current)
+        compute = GcpSession(params, "compute", environ)
+        actions, drift = gke.plan(desired, current, _read_sizes(compute, desired, current))
         result["drift"] = drift
         if drift and params["on_fixed_drift"] == "fail":
             raise GcpError("Cluster %s differs in fields this module does not change in place; nothing was changed:"
                            "\n- %s" % (params["name"], "\n- ".join(drift)))
         result["diff"] = dict(before=gke.summary(current), after=gke.summary(gke.apply_actions(current, actions)))
         for action in actions:
-            label = "%s %s" % (action["kind"].replace("_", " ").replace("pool", "node pool"), action["pool"])
+            label = {"create_pool": "create node pool %(pool)s",
+                     "set_autoscaling": "set the autoscaling of node pool %(pool)s",
+                     "set_size": "resize node pool %(pool)s from %(from)s to %(to)s nodes per zone"}[action["kind"]] \
+                % dict(action, to=action["body"].get("nodeCount"))
             result["actions"].append(label)
             result["changed"] = True
             if check_mode:
                 continue
             if action["kind"] == "create_pool":
-                op = waiter.call_when_free("POST", path + "/nodePools", action["body"], label)
+                target = path + "/nodePools"
             else:
-                op = waiter.call_when_free("POST", "%s/nodePools/%s:setAutoscaling" % (path, action["pool"]),
-                                           action["body"], label)
-            waiter.wait(op)
+                verb = "setAutoscaling" if action["kind"] == "set_autoscaling" else "setSize"
+                target = "%s/nodePools/%s:%s" % (path, action["pool"], verb)
+            waiter.wait(waiter.call_when_free("POST", target, action["body"], label))
         if check_mode or not actions:
             result["cluster"] = dict(gke.summary(current), endpoint=current.get("endpoint"),
                                      ca_certificate=gke.dig(current, "masterAuth.clusterCaCertificate"))
             return result
     final = session.call("GET", path, what=what)
+    if current is not None:
+        _read_sizes(GcpSession(params, "compute", environ), desired, final)
     result["cluster"] = dict(gke.summary(final), endpoint=final.get("endpoint"),
                              ca_certificate=gke.dig(final, "masterAuth.clusterCaCertificate"))
     return result

@@ -171,6 +171,7 @@ def env_lines(endpoints, directory):
         ("GCP_ACCESS_TOKEN", endpoints["token"]),
         ("GCP_PROJECT", endpoints["project"]),
         ("KSERVE_GKE_CONTAINER_ENDPOINT", endpoints["gke"] + "/"),
+        ("KSERVE_GKE_COMPUTE_ENDPOINT", endpoints["gke"] + "/"),
         ("KSERVE_GKE_SERVICEUSAGE_ENDPOINT", endpoints["serviceusage"] + "/"),
         ("KSERVE_GKE_STORAGE_ENDPOINT", endpoints["gcs"] + "/"),
     ])

@@ -18,6 +18,7 @@ import threading
 
 import yaml
 
+from .gke import pool_size
 from .k8s_api import K8sServer
 from .k8s_store import Store
 
@@ -90,7 +91,7 @@ class ClusterRuntime:
             if pool.get("status") == "STOPPING":
                 continue
             for zone in pool.get("locations") or [cluster["location"]]:
-                for index in range(int(pool.get("initialNodeCount") or 0)):
+                for index in range(pool_size(pool)):
                     node = self.node(cluster, pool, zone, index)
                     wanted[node["metadata"]["name"]] = node
         existing = {o["metadata"]["name"] for o in store.list(nodes)["items"]}

@@ -71,8 +71,17 @@ def resolve_version(asked, channel):
     raise ApiError(400, 'no valid versions with the prefix "%s" found.' % asked)
 
 
+def pool_size(pool):
+    """Nodes per zone now. GKE's NodePool does not report it (initialNodeCount stays as created);
+    the pool's instance group managers do, as targetSize."""
+    return int(pool["_size"] if "_size" in pool else pool.get("initialNodeCount") or 0)
+
+
+IGM_RE = re.compile(r"^/compute/v1/projects/(?P<project>[^/]+)/zones/(?P<zone>[^/]+)/instanceGroupManagers/(?P<name>[^/]+)$")
+
+
 def _accelerator_need(pool, zone_count):
-    nodes = int(pool.get("initialNodeCount") or (pool.get("autoscaling") or {}).get("minNodeCount") or 0)
+    nodes = pool_size(pool) or int((pool.get("autoscaling") or {}).get("minNodeCount") or 0)
     need = {}
     for acc in (pool.get("config") or {}).get("accelerators") or []:
         count = int(acc.get("acceleratorCount") or 0) * nodes * zone_count
@@ -263,6 +272,10 @@ class GkeState:
             acc["acceleratorCount"] = str(acc.get("acceleratorCount", "1"))
         pool.setdefault("version", version)
         pool["locations"] = pool.get("locations") or zones_of(location)
+        pool["_size"] = pool["initialNodeCount"]
+        group = "gke-%s-%s-%s-grp" % (cluster_name[:20], pool["name"][:12], uuid.uuid4().hex[:8])
+        pool["instanceGroupUrls"] = ["https://www.googleapis.com/compute/v1/projects/%s/zones/%s/instanceGroupManagers/%s"
+                                     % (project, zone, group) for zone in pool["locations"]]
         pool["status"] = "PROVISIONING"
         pool["selfLink"] = "https://container.googleapis.com/v1/projects/%s/locations/%s/clusters/%s/nodePools/%s" % (
             project, location, cluster_name, pool["name"])
@@ -366,9 +379,9 @@ class GkeState:
             if count < 0:
                 raise ApiError(400, "Invalid value for field \"node_count\": %d. Must be >= 0." % count)
             self._busy(key, name)
-            self._check_quota(project, location, [dict(pool, initialNodeCount=count)],
+            self._check_quota(project, location, [dict(pool, _size=count)],
                               existing=[p for p in cluster["nodePools"] if p["name"] != pool_name], cluster=name)
-            fields, op_type = {"initialNodeCount": count}, "SET_NODE_POOL_SIZE"
+            fields, op_type = {"_size": count}, "SET_NODE_POOL_SIZE"
         elif verb == "setAutoscaling":
             self.validator.check("SetNodePoolAutoscalingRequest", body or {}, "")
             scaling = (body or {}).get("autoscaling") or {}
@@ -390,7 +403,7 @@ class GkeState:
     def with_counts(cluster):
         """Add the fields GKE derives on read: node counts across the cluster's zones."""
         shown = dict(cluster)
-        shown["currentNodeCount"] = sum(int(p.get("initialNodeCount") or 0) * len(p.get("locations") or [1])
+        shown["currentNodeCount"] = sum(pool_size(p) * len(p.get("locations") or [1])
                                         for p in cluster["nodePools"] if p.get("status") != "STOPPING")
         return shown
 
@@ -402,7 +415,25 @@ class GkeState:
             return [GkeState.public(v) for v in obj]
         return obj
 
+    def instance_group_manager(self, method, path):
+        """compute.instanceGroupManagers.get, for the groups behind node pools (targetSize = pool size)."""
+        match = IGM_RE.match(path)
+        url = "https://www.googleapis.com" + path
+        with self.lock:
+            self.advance()
+            for cluster in self.clusters.values():
+                for pool in cluster["nodePools"]:
+                    if method == "GET" and match and url in (pool.get("instanceGroupUrls") or []):
+                        return 200, {"kind": "compute#instanceGroupManager", "name": match.group("name"),
+                                     "zone": "https://www.googleapis.com/compute/v1/projects/%s/zones/%s"
+                                     % (match.group("project"), match.group("zone")),
+                                     "targetSize": pool_size(pool), "status": {"isStable": pool["status"] == "RUNNING"}}
+        resource = path.split("/compute/v1/", 1)[-1]
+        raise ApiError(404, "The resource '%s' was not found" % resource, reason="notFound")
+
     def route(self, method, path, body):
+        if path.startswith("/compute/v1/"):
+            return self.instance_group_manager(method, path)
         match = PATH_RE.match(path)
         if not match:
             raise ApiError(404, "The requested URL %s was not found on this server." % path)

@@ -58,6 +58,13 @@ class Lab:
         return storage.Client(project=env["GCP_PROJECT"], credentials=google.oauth2.credentials.Credentials("lab"),
                               client_options={"api_endpoint": env["KSERVE_GKE_STORAGE_ENDPOINT"].rstrip("/")})
 
+    def kubectl(self, *args):
+        """kubectl on the kubeconfig the gke_cluster role wrote; returns stdout."""
+        proc = subprocess.run(["kubectl", "--kubeconfig", os.path.join(self.directory, "kserve-gke.kubeconfig")]
+                              + list(args), capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
     def writes(self, since=0, service=None):
         """The mutating requests logged after the first `since` requests."""
         return [r for r in self.requests()[since:] if r["mutating"] and service in (None, r["service"])]

@@ -6,7 +6,6 @@ stops with a message that says what to do, after which a re-run converges."""
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
@@ -35,9 +34,7 @@ def test_converge_then_a_second_run_changes_and_writes_nothing(lab):
     assert "CREATE_CLUSTER" in proc.stdout and "answers at https://127.0.0.1:" in proc.stdout
     kubeconfig = os.path.join(lab.directory, "kserve-gke.kubeconfig")
     assert oct(os.stat(kubeconfig).st_mode & 0o777) == "0o600"
-    nodes = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "get", "nodes", "-o", "name"],
-                           capture_output=True, text=True, check=False)
-    assert nodes.returncode == 0 and "gke-kserve-lab-gpu-" in nodes.stdout, nodes.stderr
+    assert "gke-kserve-lab-gpu-" in lab.kubectl("get", "nodes", "-o", "name")
     before = len(lab.requests())
     again = lab.play("gke_cluster")
     assert again.returncode == 0, again.stdout
@@ -53,6 +50,17 @@ def test_autoscaling_drift_is_converged_and_fixed_drift_is_refused(lab):
     proc = lab.play("gke_cluster", "-e", "gke_cluster_gpu_autoscaling=true", "-e", "gke_cluster_gpu_max_nodes=3")
     assert proc.returncode == 0, proc.stdout
     assert [r["path"].rsplit("/", 1)[1] for r in lab.writes(before)] == ["gpu:setAutoscaling"]
+    before = len(lab.requests())
+    proc = lab.play("gke_cluster", "-e", "gke_cluster_gpu_autoscaling=true", "-e", "gke_cluster_gpu_max_nodes=3",
+                    "-e", "gke_cluster_system_node_count=2")
+    assert proc.returncode == 0 and "resize node pool system from 1 to 2 nodes per zone" in proc.stdout
+    assert [r["path"].rsplit("/", 1)[1] for r in lab.writes(before)] == ["system:setSize"]
+    nodes = [n for n in lab.kubectl("get", "nodes", "-o", "name").split() if "-system-" in n]
+    assert len(nodes) == 2
+    before = len(lab.requests())
+    again = lab.play("gke_cluster", "-e", "gke_cluster_gpu_autoscaling=true", "-e", "gke_cluster_gpu_max_nodes=3",
+                     "-e", "gke_cluster_system_node_count=2")
+    assert recap(again)["changed"] == "0" and lab.writes(before) == []
     before = len(lab.requests())
     proc = lab.play("gke_cluster", "-e", "gke_cluster_gpu_autoscaling=true", "-e", "gke_cluster_gpu_max_nodes=3",
                     "-e", "gke_cluster_gpu_machine_type=n1-standard-8")

@@ -26,7 +26,9 @@ def gcloud(lab, tmp_path, *args):
 
 
 def api(lab, name, version):
-    endpoint = lab.endpoints["gke" if name == "container" else name] + "/"
+    endpoint = lab.endpoints["gke" if name in ("container", "compute") else name] + "/"
+    if name == "compute":  # an override replaces rootUrl and servicePath together
+        endpoint += "compute/v1/"
     return discovery.build(name, version, credentials=Credentials(lab.endpoints["token"]),
                            client_options={"api_endpoint": endpoint}, static_discovery=True, cache_discovery=False)
 
@@ -115,7 +117,18 @@ def test_operations_go_pending_running_done_and_block_others(lab):
     resize = pools.setSize(name=PARENT + "/clusters/ops/nodePools/gpu", body={"nodeCount": 2}).execute()
     assert pools.get(name=PARENT + "/clusters/ops/nodePools/gpu").execute()["initialNodeCount"] == 1
     wait(container, resize)
-    assert pools.get(name=PARENT + "/clusters/ops/nodePools/gpu").execute()["initialNodeCount"] == 2
+    # As on GKE: the pool keeps initialNodeCount as created; its instance group managers have the size.
+    pool = pools.get(name=PARENT + "/clusters/ops/nodePools/gpu").execute()
+    assert pool["initialNodeCount"] == 1
+    compute = api(lab, "compute", "v1")
+    for url in pool["instanceGroupUrls"]:
+        parts = url.split("/compute/v1/")[1].split("/")
+        project, zone, group = parts[1], parts[3], parts[5]
+        assert compute.instanceGroupManagers().get(project=project, zone=zone,
+                                                   instanceGroupManager=group).execute()["targetSize"] == 2
+    with pytest.raises(HttpError) as missing:
+        compute.instanceGroupManagers().get(project="kserve-lab", zone=ZONE, instanceGroupManager="nope").execute()
+    assert missing.value.resp.status == 404
     scaling = {"autoscaling": {"enabled": True, "minNodeCount": 1, "maxNodeCount": 3}}
     wait(container, pools.setAutoscaling(name=PARENT + "/clusters/ops/nodePools/gpu", body=scaling).execute())
     assert pools.get(name=PARENT + "/clusters/ops/nodePools/gpu").execute()["autoscaling"] == scaling["autoscaling"]

@@ -71,6 +71,20 @@ def test_plan_creates_a_missing_pool_and_converges_autoscaling():
                         "body": {"autoscaling": {"enabled": True, "minNodeCount": 0, "maxNodeCount": 2}}}]
 
 
+def test_plan_resizes_a_pool_without_autoscaling_only():
+    desired = gke.cluster_body(PARAMS, "proj")
+    actual = as_gke_returns(desired)
+    actual["nodePools"][0]["instanceGroupUrls"] = [
+        "https://www.googleapis.com/compute/v1/projects/proj/zones/us-central1-a/instanceGroupManagers/g1"]
+    reads = gke.size_reads(desired, actual)
+    assert reads == {"system": ["compute/v1/projects/proj/zones/us-central1-a/instanceGroupManagers/g1"]}
+    actions = gke.plan(desired, actual, {"system": 3})[0]
+    assert actions == [{"kind": "set_size", "pool": "system", "body": {"nodeCount": 1}, "from": 3}]
+    assert gke.plan(desired, actual, {"system": 1}) == ([], [])
+    after = gke.summary(gke.apply_actions(actual, actions))
+    assert after["node_pools"][0]["node_count"] == 1
+
+
 @pytest.mark.parametrize("path, value, words", [
     (("nodePools", 1, "config", "machineType"), "n1-standard-8", "machine type"),
     (("nodePools", 1, "config", "accelerators", 0, "acceleratorType"), "nvidia-l4", "accelerators"),
