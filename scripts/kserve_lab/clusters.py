@@ -20,6 +20,7 @@ import yaml
 
 from .gke import pool_size
 from .k8s_api import K8sServer
+from .k8s_controllers import Controllers
 from .k8s_store import Store
 
 MACHINES = {  # machine type -> (cpu, memory)
@@ -57,6 +58,7 @@ class ClusterRuntime:
             server = K8sServer((host, int(port)), store, self.log, self.knobs, self.token,
                                os.path.join(folder, "apiserver.pem"), os.path.join(folder, "apiserver.key"))
             threading.Thread(target=server.serve_forever, daemon=True).start()
+            store.controllers = Controllers(store, self.knobs, lambda node, k=key: self.driver_installed(k, node))
             self.servers[key] = (server, store)
         self.sync_nodes(key, cluster)
         self.write_kubeconfig()
@@ -65,6 +67,7 @@ class ClusterRuntime:
         with self.lock:
             entry = self.servers.pop(key, None)
         if entry:
+            entry[1].controllers.stop()
             entry[0].shutdown()
             entry[0].server_close()
         self.write_kubeconfig()
@@ -103,7 +106,7 @@ class ClusterRuntime:
             # status is a subresource: the kubelet reports it after registration
             store.replace(nodes, None, name, dict(created, status=node["status"]), "kubelet", status_only=True)
             if node["metadata"]["labels"].get("cloud.google.com/gke-gpu-driver-version"):
-                self._later(DRIVER_INSTALL_SECONDS, self.driver_ready, key, name)
+                self._later(DRIVER_INSTALL_SECONDS, self.driver_installed, key, name)
 
     def _later(self, seconds, func, *args):
         timer = threading.Timer(self.knobs.duration(seconds), func, args)
@@ -111,11 +114,15 @@ class ClusterRuntime:
         self.timers.append(timer)
         timer.start()
 
-    def driver_ready(self, key, name):
+    def driver_installed(self, key, name):
+        """A driver is installed on a node (by GKE, or by the driver-installer DaemonSet's pod): its GPUs
+        become allocatable."""
         entry = self.servers.get(key)
         if entry:
             node = entry[1].get(entry[1].find("", "v1", "nodes"), None, name)
-            self.set_node_status(entry[1], name, gpus=int(node["metadata"]["annotations"]["lab/gpus"]))
+            gpus = int(node["metadata"]["annotations"].get("lab/gpus") or 0)
+            if gpus and "nvidia.com/gpu" not in (node.get("status") or {}).get("allocatable", {}):
+                self.set_node_status(entry[1], name, gpus=gpus)
 
     def set_node_status(self, store, name, gpus):
         """Publish capacity; nvidia.com/gpu only when a driver serves the GPUs."""

@@ -64,9 +64,10 @@ class K8sHandler(JsonHandler):
         self.server.log.record(self.server.service, method, parts.path, status,
                                **({"fault": fault} if fault else {}),
                                **({"dryRun": True} if query.get("dryRun") == "All" else {}))
-        data = json.dumps(payload).encode()
+        text = isinstance(payload, str)  # pod logs are plain text
+        data = payload.encode() if text else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "text/plain" if text else "application/json")
         self.send_header("Content-Length", str(len(data)))
         for warning in warnings:
             self.send_header("Warning", "299 - \"%s\"" % warning.replace('"', '\\"'))
@@ -205,7 +206,7 @@ class K8sHandler(JsonHandler):
                 return 200, store.list(res, namespace, query.get("labelSelector"), query.get("fieldSelector")), []
             obj = store.get(res, namespace, name)
             if sub == "log":
-                return 200, {"log": (obj.get("status") or {}).get("log", "")}, []
+                return 200, store.logs.get((namespace, name), ""), []
             return 200, obj, []
         if method == "POST" and name is None:
             body = self.body_of(raw, self.headers.get("Content-Type", ""))

@@ -184,6 +184,7 @@ class Store:
         self.pending_crds = {}  # name -> time it becomes Established
         self.hooks = []      # callables(event_type, resource, obj) for simulated controllers
         self.admission = []  # callables(operation, resource, obj, old) that may raise K8sError
+        self.logs = {}       # (namespace, pod name) -> the pod's log text, written by the simulated kubelet
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             with self.lock:
                 self._put(self.resources[("", "v1", "namespaces")], {

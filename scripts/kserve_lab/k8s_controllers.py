@@ -1,0 +1,541 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a cluster's controllers, scheduler and kubelets do, simulated, so that
+readiness takes time and fails where it fails on GKE.
+
+- Deployments, StatefulSets and DaemonSets get Pods from their templates and
+  report replicas, readiness and the Available / Progressing conditions.
+- Jobs run their Pods to completion (Complete, SuccessCriteriaMet).
+- The scheduler places a Pod on a Node that matches its nodeSelector and
+  required node affinity, whose taints it tolerates, and that has the
+  nvidia.com/gpu it requests; otherwise the Pod stays Pending with
+  GKE's "0/N nodes are available" message and a FailedScheduling event.
+- Kubelets start Pods after a delay; Pods with restartPolicy Never or OnFailure
+  run to Succeeded. Logs: a Pod whose command runs nvidia-smi on a GPU gets
+  nvidia-smi's table for the node's GPU.
+- Endpoints follow the ready Pods behind each Service; a LoadBalancer Service
+  gets an address on 127.0.0.0/8 after a delay.
+- Admission webhooks: a request matching a webhook whose Service has no ready
+  endpoints fails as the API server fails it (failurePolicy Fail), or passes
+  (Ignore). The webhooks' own logic is not run.
+- Deleting an owner deletes what it owns.
+
+Delays are real figures scaled by the lab's latency knob. Work runs on one
+thread per cluster; store hooks only queue it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import json
+import threading
+import time
+import traceback
+import uuid
+import zlib
+
+from .k8s_store import K8sError, label_matcher, now_iso
+
+# Real seconds before the latency scale.
+POD_START, GPU_POD_START, RUN_TO_COMPLETION, LB_ADDRESS = 8, 40, 6, 25
+WORKLOADS = ("deployments", "statefulsets", "daemonsets", "jobs")
+GPU_NAMES = {"nvidia-tesla-t4": "Tesla T4", "nvidia-l4": "NVIDIA L4", "nvidia-tesla-a100": "NVIDIA A100-SXM4-40GB"}
+
+
+def _labels(obj):
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
+def selector_string(selector):
+    """A LabelSelector object as a labelSelector string."""
+    parts = ["%s=%s" % kv for kv in sorted(((selector or {}).get("matchLabels") or {}).items())]
+    for expr in (selector or {}).get("matchExpressions") or []:
+        op, key, values = expr["operator"], expr["key"], expr.get("values") or []
+        parts.append({"In": "%s in (%s)", "NotIn": "%s notin (%s)"}.get(op, "%s") % (
+            (key, ",".join(values)) if op in ("In", "NotIn") else key) if op != "DoesNotExist" else "!" + key)
+    return ",".join(parts)
+
+
+def matches_selector(selector, labels):
+    return label_matcher(selector_string(selector))({"metadata": {"labels": labels}})
+
+
+def node_affinity_ok(pod_spec, node):
+    required = ((((pod_spec.get("affinity") or {}).get("nodeAffinity") or {})
+                 .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms"))
+    if not required:
+        return True
+    return any(matches_selector({"matchExpressions": term.get("matchExpressions") or []}, _labels(node))
+               for term in required)
+
+
+def tolerates(pod_spec, taint):
+    for toleration in pod_spec.get("tolerations") or []:
+        if toleration.get("effect") and toleration["effect"] != taint["effect"]:
+            continue
+        if toleration.get("operator") == "Exists" and (not toleration.get("key") or toleration["key"] == taint["key"]):
+            return True
+        if toleration.get("key") == taint["key"] and toleration.get("value", "") == taint.get("value", ""):
+            return True
+    return False
+
+
+def gpu_request(pod_spec):
+    total = 0
+    for container in pod_spec.get("containers") or []:
+        resources = container.get("resources") or {}
+        wanted = (resources.get("limits") or {}).get("nvidia.com/gpu") or (resources.get("requests") or {}).get(
+            "nvidia.com/gpu")
+        total += int(wanted or 0)
+    return total
+
+
+def runs_to_completion(pod_spec):
+    return pod_spec.get("restartPolicy") in ("Never", "OnFailure")
+
+
+def nvidia_smi(node):
+    gpu = GPU_NAMES.get(_labels(node).get("cloud.google.com/gke-accelerator"), "Tesla T4")
+    return "\n".join([
+        "+-----------------------------------------------------------------------------------------+",
+        "| NVIDIA-SMI 550.90.07              Driver Version: 550.90.07      CUDA Version: 12.4     |",
+        "|-----------------------------------------+------------------------+----------------------+",
+        "| GPU  Name                 Persistence-M | Bus-Id          Disp.A | Volatile Uncorr. ECC |",
+        "| Fan  Temp   Perf          Pwr:Usage/Cap |           Memory-Usage | GPU-Util  Compute M. |",
+        "|=========================================+========================+======================|",
+        "|   0  %-22s        Off |   00000000:00:04.0 Off |                    0 |" % gpu,
+        "| N/A   36C    P8              9W /   70W |       1MiB /  15360MiB |      0%      Default |",
+        "+-----------------------------------------+------------------------+----------------------+",
+        "",
+        "+-----------------------------------------------------------------------------------------+",
+        "| Processes:                                                                              |",
+        "|  No running processes found                                                             |",
+        "+-----------------------------------------------------------------------------------------+",
+        ""])
+
+
+class Controllers:
+    """The simulated control plane and kubelets of one cluster."""
+
+    def __init__(self, store, knobs, on_driver_ready=None):
+        self.store = store
+        self.knobs = knobs
+        self.on_driver_ready = on_driver_ready
+        self.queue, self.seq = [], itertools.count()
+        self.cv = threading.Condition()
+        self.stopped = False
+        self.lb_addresses = itertools.count(10)
+        self.lb_pending = set()
+        self.res = {plural: store.find(group, "v1", plural) for group, plural in (
+            ("", "pods"), ("", "services"), ("", "endpoints"), ("", "nodes"), ("", "events"), ("", "namespaces"),
+            ("apps", "deployments"), ("apps", "statefulsets"), ("apps", "daemonsets"), ("batch", "jobs"),
+            ("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
+            ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"))}
+        store.hooks.append(self.on_event)
+        store.admission.append(self.admit)
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    # --- queue --------------------------------------------------------------
+    def later(self, seconds, kind, namespace, name):
+        with self.cv:
+            heapq.heappush(self.queue, (time.monotonic() + self.knobs.duration(seconds), next(self.seq),
+                                        kind, namespace, name))
+            self.cv.notify()
+
+    def stop(self):
+        with self.cv:
+            self.stopped = True
+            self.cv.notify()
+
+    def run(self):
+        while True:
+            with self.cv:
+                while not self.stopped and (not self.queue or self.queue[0][0] > time.monotonic()):
+                    self.cv.wait(None if not self.queue else max(0.0, self.queue[0][0] - time.monotonic()))
+                if self.stopped:
+                    return
+                _due, _seq, kind, namespace, name = heapq.heappop(self.queue)
+            try:
+                getattr(self, "reconcile_" + kind)(namespace, name)
+            except K8sError as exc:
+                if exc.code != 404:
+                    self.later(2, kind, namespace, name)  # e.g. a webhook refused us: try again, as controllers do
+            except Exception:  # pylint: disable=broad-except
+                traceback.print_exc()  # to the lab's log; the next event retries
+
+    def on_event(self, event, res, obj):
+        """Store hook, called under the store lock: only queue work."""
+        meta = obj["metadata"]
+        ns, name = meta.get("namespace"), meta["name"]
+        if res.plural in WORKLOADS and res.group in ("apps", "batch"):
+            if event == "DELETED":
+                self.later(0, "orphans", ns, meta["uid"])
+            elif not (obj.get("status") or {}).get("observedGeneration") == meta.get("generation"):
+                self.later(0, res.plural[:-1], ns, name)
+        elif res.plural == "pods" and not res.group:
+            for ref in meta.get("ownerReferences") or []:
+                kind = ref.get("kind", "").lower()
+                if kind + "s" in WORKLOADS:
+                    self.later(0, kind, ns, ref["name"])
+            if event != "DELETED" and not (obj.get("spec") or {}).get("nodeName"):
+                self.later(0, "schedule", ns, name)
+            elif event == "ADDED":  # placed by its DaemonSet: straight to the kubelet
+                self.later(POD_START, "kubelet", ns, name)
+            self.later(0, "endpoints_in", ns, "")
+        elif res.plural == "services" and not res.group and event != "DELETED":
+            self.later(0, "service", ns, name)
+        elif res.plural == "nodes" and not res.group:
+            self.later(0, "nodes_changed", None, name)
+
+    # --- workloads ------------------------------------------------------------
+    def _owned_pods(self, owner):
+        uid = owner["metadata"]["uid"]
+        pods = self.store.list(self.res["pods"], owner["metadata"]["namespace"])["items"]
+        return [p for p in pods if any(r.get("uid") == uid for r in p["metadata"].get("ownerReferences") or [])]
+
+    def _new_pod(self, owner, kind, name, extra_spec=None):
+        template = (owner.get("spec") or {}).get("template") or {}
+        meta = dict(template.get("metadata") or {})
+        labels = dict(meta.get("labels") or {})
+        labels["lab/template-hash"] = self._hash(template)
+        pod = {"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": name, "labels": labels, "annotations": dict(meta.get("annotations") or {}),
+                            "ownerReferences": [{"apiVersion": owner["apiVersion"], "kind": kind,
+                                                 "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"],
+                                                 "controller": True, "blockOwnerDeletion": True}]},
+               "spec": dict(template.get("spec") or {}, **(extra_spec or {}))}
+        self.store.create(self.res["pods"], owner["metadata"]["namespace"], pod, "lab-controller")
+
+    @staticmethod
+    def _hash(template):
+        return hashlib.sha1(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
+
+    @staticmethod
+    def _ready(pod):
+        return any(c.get("type") == "Ready" and c.get("status") == "True"
+                   for c in (pod.get("status") or {}).get("conditions") or [])
+
+    def _workload(self, plural, ns, name):
+        try:
+            return self.store.get(self.res[plural], ns, name)
+        except K8sError:
+            return None
+
+    def _set_status(self, plural, obj, status):
+        if obj.get("status") != status:
+            self.store.replace(self.res[plural], obj["metadata"].get("namespace"), obj["metadata"]["name"],
+                               dict(obj, status=status), "lab-controller", status_only=True)
+
+    def _replicated(self, plural, ns, name, kind):
+        owner = self._workload(plural, ns, name)
+        if owner is None or owner["metadata"].get("deletionTimestamp"):
+            return None, []
+        want = int((owner.get("spec") or {}).get("replicas", 1))
+        current = self._hash((owner.get("spec") or {}).get("template") or {})
+        pods = self._owned_pods(owner)
+        for pod in pods:
+            if _labels(pod).get("lab/template-hash") != current:
+                self.store.delete(self.res["pods"], ns, pod["metadata"]["name"])
+        pods = [p for p in pods if _labels(p).get("lab/template-hash") == current]
+        for index in range(len(pods), want):
+            pod_name = "%s-%d" % (name, index) if kind == "StatefulSet" else "%s-%s-%s" % (
+                name, current[:9], uuid.uuid4().hex[:5])
+            self._new_pod(owner, kind, pod_name)
+        for pod in sorted(pods, key=lambda p: p["metadata"]["name"])[want:]:
+            self.store.delete(self.res["pods"], ns, pod["metadata"]["name"])
+        return owner, self._owned_pods(owner)
+
+    def reconcile_deployment(self, ns, name):
+        owner, pods = self._replicated("deployments", ns, name, "Deployment")
+        if owner is None:
+            return
+        want = int((owner.get("spec") or {}).get("replicas", 1))
+        ready = sum(1 for p in pods if self._ready(p))
+        stamp = now_iso()
+        available = ready >= want
+        self._set_status("deployments", owner, {
+            "observedGeneration": owner["metadata"].get("generation", 1), "replicas": len(pods),
+            "updatedReplicas": len(pods), "readyReplicas": ready, "availableReplicas": ready,
+            **({"unavailableReplicas": want - ready} if want > ready else {}),
+            "conditions": [
+                {"type": "Available", "status": "True" if available else "False",
+                 "reason": "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable",
+                 "message": "Deployment has minimum availability." if available else
+                 "Deployment does not have minimum availability.", "lastTransitionTime": stamp,
+                 "lastUpdateTime": stamp},
+                {"type": "Progressing", "status": "True",
+                 "reason": "NewReplicaSetAvailable" if available else "ReplicaSetUpdated",
+                 "message": 'ReplicaSet "%s-%s" %s.' % (name, self._hash(owner["spec"].get("template") or {})[:9],
+                                                        "has successfully progressed" if available
+                                                        else "is progressing"),
+                 "lastTransitionTime": stamp, "lastUpdateTime": stamp}]})
+
+    def reconcile_statefulset(self, ns, name):
+        owner, pods = self._replicated("statefulsets", ns, name, "StatefulSet")
+        if owner is None:
+            return
+        ready = sum(1 for p in pods if self._ready(p))
+        self._set_status("statefulsets", owner, {
+            "observedGeneration": owner["metadata"].get("generation", 1), "replicas": len(pods),
+            "readyReplicas": ready, "availableReplicas": ready, "currentReplicas": len(pods),
+            "updatedReplicas": len(pods)})
+
+    def reconcile_daemonset(self, ns, name):
+        owner = self._workload("daemonsets", ns, name)
+        if owner is None or owner["metadata"].get("deletionTimestamp"):
+            return
+        spec = ((owner.get("spec") or {}).get("template") or {}).get("spec") or {}
+        current = self._hash((owner.get("spec") or {}).get("template") or {})
+        nodes = [n for n in self.store.list(self.res["nodes"])["items"] if self._fits(spec, n, gpus=False)[0]]
+        wanted = {n["metadata"]["name"] for n in nodes}
+        pods = self._owned_pods(owner)
+        placed = set()
+        for pod in pods:
+            node = pod["spec"].get("nodeName") or (pod["spec"].get("nodeSelector") or {}).get("kubernetes.io/hostname")
+            if node not in wanted or _labels(pod).get("lab/template-hash") != current or node in placed:
+                self.store.delete(self.res["pods"], ns, pod["metadata"]["name"])
+            else:
+                placed.add(node)
+        for node in sorted(wanted - placed):
+            self._new_pod(owner, "DaemonSet", "%s-%s" % (name, uuid.uuid4().hex[:5]), {"nodeName": node})
+        pods = self._owned_pods(owner)
+        ready = sum(1 for p in pods if self._ready(p))
+        self._set_status("daemonsets", owner, {
+            "observedGeneration": owner["metadata"].get("generation", 1), "desiredNumberScheduled": len(wanted),
+            "currentNumberScheduled": len(pods), "updatedNumberScheduled": len(pods), "numberReady": ready,
+            "numberAvailable": ready, "numberMisscheduled": 0,
+            **({"numberUnavailable": len(wanted) - ready} if len(wanted) > ready else {})})
+
+    def reconcile_job(self, ns, name):
+        owner = self._workload("jobs", ns, name)
+        if owner is None or owner["metadata"].get("deletionTimestamp"):
+            return
+        spec = owner.get("spec") or {}
+        completions = int(spec.get("completions", 1))
+        pods = self._owned_pods(owner)
+        succeeded = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Succeeded")
+        active = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+        missing = completions - succeeded - len(active)
+        for _index in range(max(0, min(missing, int(spec.get("parallelism", 1)) - len(active)))):
+            self._new_pod(owner, "Job", "%s-%s" % (name, uuid.uuid4().hex[:5]))
+        active = [p for p in self._owned_pods(owner) if (p.get("status") or {}).get("phase") not in (
+            "Succeeded", "Failed")]
+        status = dict(owner.get("status") or {})
+        status.setdefault("startTime", now_iso())
+        status.update(active=len(active), succeeded=succeeded, ready=0,
+                      terminating=0, uncountedTerminatedPods={})
+        if succeeded >= completions and not status.get("completionTime"):
+            stamp = now_iso()
+            status.update(completionTime=stamp, active=0, conditions=[
+                {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached",
+                 "message": "Reached expected number of succeeded pods", "lastProbeTime": stamp,
+                 "lastTransitionTime": stamp},
+                {"type": "Complete", "status": "True", "reason": "CompletionsReached",
+                 "message": "Reached expected number of succeeded pods", "lastProbeTime": stamp,
+                 "lastTransitionTime": stamp}])
+        self._set_status("jobs", owner, status)
+
+    def reconcile_orphans(self, ns, uid):
+        """Garbage collection: what an owner that is gone owned goes too."""
+        for pod in self.store.list(self.res["pods"], ns)["items"]:
+            if any(r.get("uid") == uid for r in pod["metadata"].get("ownerReferences") or []):
+                self.store.delete(self.res["pods"], ns, pod["metadata"]["name"])
+
+    # --- scheduler and kubelet -----------------------------------------------
+    def _gpus_in_use(self, node_name, skip):
+        used = 0
+        for pod in self.store.list(self.res["pods"], field_selector="spec.nodeName=%s" % node_name)["items"]:
+            finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+            if pod["metadata"]["name"] != skip and not finished:
+                used += gpu_request(pod["spec"])
+        return used
+
+    def _fits(self, spec, node, gpus=True, pod_name=None):
+        """(fits, reason) for a pod spec on a node, in the scheduler's words."""
+        labels = _labels(node)
+        if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()) or \
+                not node_affinity_ok(spec, node):
+            return False, "node(s) didn't match Pod's node affinity/selector"
+        for taint in (node.get("spec") or {}).get("taints") or []:
+            if taint["effect"] in ("NoSchedule", "NoExecute") and not tolerates(spec, taint):
+                return False, "node(s) had untolerated taint {%s: %s}" % (taint["key"], taint.get("value", ""))
+        wanted = gpu_request(spec) if gpus else 0
+        if wanted:
+            have = int(((node.get("status") or {}).get("allocatable") or {}).get("nvidia.com/gpu") or 0)
+            if have - self._gpus_in_use(node["metadata"]["name"], pod_name) < wanted:
+                return False, "Insufficient nvidia.com/gpu"
+        return True, None
+
+    def _event(self, ns, pod, reason, message, kind="Warning"):
+        self.store.create(self.res["events"], ns, {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": "%s.%s" % (pod["metadata"]["name"], uuid.uuid4().hex[:12])},
+            "involvedObject": {"kind": "Pod", "namespace": ns, "name": pod["metadata"]["name"],
+                               "uid": pod["metadata"]["uid"], "apiVersion": "v1"},
+            "reason": reason, "message": message, "type": kind, "count": 1,
+            "firstTimestamp": now_iso(), "lastTimestamp": now_iso(),
+            "source": {"component": "default-scheduler" if reason == "FailedScheduling" else "kubelet"}},
+            "lab-controller")
+
+    def reconcile_schedule(self, ns, name):
+        try:
+            pod = self.store.get(self.res["pods"], ns, name)
+        except K8sError:
+            return
+        if pod["spec"].get("nodeName") or pod["metadata"].get("deletionTimestamp"):
+            return
+        nodes = self.store.list(self.res["nodes"])["items"]
+        reasons = {}
+        for node in nodes:
+            fits, reason = self._fits(pod["spec"], node, pod_name=name)
+            if fits:
+                pod["spec"]["nodeName"] = node["metadata"]["name"]
+                self.store.replace(self.res["pods"], ns, name, pod, "default-scheduler")
+                self.later(GPU_POD_START if gpu_request(pod["spec"]) else POD_START, "kubelet", ns, name)
+                return
+            reasons[reason] = reasons.get(reason, 0) + 1
+        message = "0/%d nodes are available: %s. preemption: 0/%d nodes are available: %d Preemption is not " \
+                  "helpful for scheduling." % (len(nodes), ", ".join("%d %s" % (n, r) for r, n in sorted(
+                      reasons.items())), len(nodes), len(nodes))
+        status = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+                                                      "reason": "Unschedulable", "message": message}]}
+        if pod.get("status") != status:
+            self.store.replace(self.res["pods"], ns, name, dict(pod, status=status), "default-scheduler",
+                               status_only=True)
+            self._event(ns, pod, "FailedScheduling", message)
+
+    def reconcile_nodes_changed(self, _ns, _name):
+        for pod in self.store.list(self.res["pods"])["items"]:
+            if not pod["spec"].get("nodeName"):
+                self.later(0, "schedule", pod["metadata"]["namespace"], pod["metadata"]["name"])
+        for ds in self.store.list(self.res["daemonsets"])["items"]:
+            self.later(0, "daemonset", ds["metadata"]["namespace"], ds["metadata"]["name"])
+
+    def reconcile_kubelet(self, ns, name):
+        try:
+            pod = self.store.get(self.res["pods"], ns, name)
+        except K8sError:
+            return
+        node = self.store.get(self.res["nodes"], None, pod["spec"]["nodeName"])
+        stamp = now_iso()
+        done = runs_to_completion(pod["spec"])
+        containers = pod["spec"].get("containers") or []
+        state = {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": stamp, "finishedAt": stamp}} \
+            if done else {"running": {"startedAt": stamp}}
+        ip = "10.%d.%d.%d" % tuple(int(h, 16) % 250 + 2 for h in (uuid.uuid4().hex[:2], uuid.uuid4().hex[2:4],
+                                                                  uuid.uuid4().hex[4:6]))
+        status = {
+            "phase": "Succeeded" if done else "Running", "hostIP": "10.128.0.%d" % (zlib.crc32(node["metadata"]["name"].encode()) % 250 + 2),
+            "podIP": ip, "podIPs": [{"ip": ip}], "startTime": stamp, "qosClass": "BestEffort",
+            "conditions": [{"type": t, "status": "False" if done and t in ("Ready", "ContainersReady") else "True",
+                            "lastTransitionTime": stamp, **({"reason": "PodCompleted"} if done and t in (
+                                "Ready", "ContainersReady") else {})}
+                           for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
+            "containerStatuses": [{"name": c["name"], "image": c.get("image", ""), "ready": not done,
+                                   "started": not done, "restartCount": 0, "state": state,
+                                   "imageID": "", "containerID": "containerd://" + uuid.uuid4().hex}
+                                  for c in containers]}
+        self.store.replace(self.res["pods"], ns, name, dict(pod, status=status), "kubelet", status_only=True)
+        command = " ".join(" ".join(c.get("command") or []) + " " + " ".join(c.get("args") or [])
+                           for c in containers)
+        if "nvidia-smi" in command and gpu_request(pod["spec"]):
+            self.store.logs[(ns, name)] = nvidia_smi(node)
+        if _labels(pod).get("k8s-app") == "nvidia-driver-installer" and self.on_driver_ready:
+            self.on_driver_ready(node["metadata"]["name"])
+
+    # --- services -------------------------------------------------------------
+    def reconcile_endpoints_in(self, ns, _name):
+        for svc in self.store.list(self.res["services"], ns)["items"]:
+            self.reconcile_service(ns, svc["metadata"]["name"], svc)
+
+    def reconcile_service(self, ns, name, svc=None):
+        if svc is None:
+            try:
+                svc = self.store.get(self.res["services"], ns, name)
+            except K8sError:
+                return
+        spec = svc.get("spec") or {}
+        if spec.get("selector"):
+            selector = ",".join("%s=%s" % kv for kv in sorted(spec["selector"].items()))
+            pods = [p for p in self.store.list(self.res["pods"], ns, selector)["items"] if self._ready(p)]
+            ports = [{"name": p.get("name", ""), "port": int(p.get("targetPort") or p["port"])
+                      if str(p.get("targetPort", p["port"])).isdigit() else int(p["port"]),
+                      "protocol": p.get("protocol", "TCP")} for p in spec.get("ports") or []]
+            subsets = [{"addresses": [{"ip": p["status"]["podIP"], "nodeName": p["spec"]["nodeName"],
+                                       "targetRef": {"kind": "Pod", "namespace": ns, "name": p["metadata"]["name"],
+                                                     "uid": p["metadata"]["uid"]}} for p in pods],
+                        "ports": ports}] if pods else []
+            endpoints = {"apiVersion": "v1", "kind": "Endpoints",
+                         "metadata": {"name": name, "namespace": ns, "labels": _labels(svc)}, "subsets": subsets}
+            try:
+                current = self.store.get(self.res["endpoints"], ns, name)
+                if current.get("subsets", []) != subsets:
+                    self.store.replace(self.res["endpoints"], ns, name, dict(current, subsets=subsets),
+                                       "endpoint-controller")
+            except K8sError:
+                self.store.create(self.res["endpoints"], ns, endpoints, "endpoint-controller")
+        has_address = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress")
+        if spec.get("type") == "LoadBalancer" and not has_address and (ns, name) not in self.lb_pending:
+            self.lb_pending.add((ns, name))
+            self.later(LB_ADDRESS, "load_balancer", ns, name)
+
+    def reconcile_load_balancer(self, ns, name):
+        try:
+            svc = self.store.get(self.res["services"], ns, name)
+        except K8sError:
+            return
+        self.lb_pending.discard((ns, name))
+        if ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+            return
+        address = "127.0.1.%d" % next(self.lb_addresses)
+        status = dict(svc.get("status") or {}, loadBalancer={"ingress": [{"ip": address, "ipMode": "VIP"}]})
+        self.store.replace(self.res["services"], ns, name, dict(svc, status=status), "service-controller",
+                           status_only=True)
+
+    # --- admission --------------------------------------------------------------
+    def _ready_endpoints(self, ns, name):
+        ep = self.store.objects.get(("", "endpoints", ns, name))
+        return bool(ep and any(s.get("addresses") for s in ep.get("subsets") or []))
+
+    @staticmethod
+    def _rule_matches(rule, operation, res):
+        def has(values, value):
+            return "*" in (values or []) or value in (values or [])
+        resources = [r.split("/")[0] for r in rule.get("resources") or []]
+        return (has(rule.get("operations"), operation) and has(rule.get("apiGroups"), res.group)
+                and has(rule.get("apiVersions"), res.version) and ("*" in resources or res.plural in resources))
+
+    def admit(self, operation, res, obj, _old):
+        """Admission webhooks, as far as reachability goes (called under the store lock)."""
+        if res.group == "admissionregistration.k8s.io":
+            return
+        ns = (obj.get("metadata") or {}).get("namespace")
+        ns_labels = _labels(self.store.objects.get(("", "namespaces", "", ns)) or {}) if ns else {}
+        if ns:
+            ns_labels = dict(ns_labels, **{"kubernetes.io/metadata.name": ns})
+        for plural in ("mutatingwebhookconfigurations", "validatingwebhookconfigurations"):
+            for (group, kind, _ns, _name), config in list(self.store.objects.items()):
+                if group != "admissionregistration.k8s.io" or kind != plural:
+                    continue
+                for hook in config.get("webhooks") or []:
+                    if not any(self._rule_matches(r, operation, res) for r in hook.get("rules") or []):
+                        continue
+                    selector = hook.get("namespaceSelector")
+                    if ns and selector and not matches_selector(selector, ns_labels):
+                        continue
+                    if hook.get("objectSelector") and not matches_selector(hook["objectSelector"], _labels(obj)):
+                        continue
+                    service = (hook.get("clientConfig") or {}).get("service")
+                    if not service or self._ready_endpoints(service["namespace"], service["name"]):
+                        continue
+                    if hook.get("failurePolicy", "Fail") == "Ignore":
+                        continue
+                    raise K8sError(500, "InternalError", 'Internal error occurred: failed calling webhook "%s": '
+                                   'failed to call webhook: Post "https://%s.%s.svc:%d%s?timeout=%ds": no endpoints '
+                                   'available for service "%s"' % (
+                                       hook["name"], service["name"], service["namespace"],
+                                       int(service.get("port", 443)), service.get("path", "/"),
+                                       int(hook.get("timeoutSeconds", 10)), service["name"]))

@@ -1,0 +1,229 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The lab cluster's simulated controllers, scheduler, kubelets and admission
+webhooks, driven by the real kubectl: readiness takes time, GPU pods land only
+where drivers are in, webhooks without endpoints refuse requests."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from google.oauth2.credentials import Credentials
+from googleapiclient import discovery
+
+from test_k8s_twin import cluster, kubectl  # noqa: F401  pylint: disable=unused-import
+
+APP = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: demo}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: nginx, ports: [{containerPort: 8080}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: demo}
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+"""
+GPU_POD = """
+apiVersion: v1
+kind: Pod
+metadata: {name: %(name)s, namespace: demo}
+spec:
+  restartPolicy: Never
+  %(extra)s
+  containers:
+    - name: cuda
+      image: nvidia/cuda:12.4.1-base-ubuntu22.04
+      command: [nvidia-smi]
+      resources: {limits: {nvidia.com/gpu: %(gpus)d}}
+"""
+TOLERATE = "tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]"
+WEBHOOK = """
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: widgets-check}
+webhooks:
+  - name: validate.widgets.example.com
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Fail
+    timeoutSeconds: 10
+    clientConfig:
+      service: {name: widget-webhook, namespace: demo, path: /validate, port: 443}
+    rules:
+      - {operations: [CREATE, UPDATE], apiGroups: [""], apiVersions: [v1], resources: [configmaps]}
+    namespaceSelector:
+      matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: widget-webhook, namespace: demo}
+spec:
+  selector: {app: widget-webhook}
+  ports: [{port: 443, targetPort: 8443}]
+"""
+CONFIGMAP = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: %s}
+data: {a: b}
+"""
+WEBHOOK_SERVER = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: widget-webhook, namespace: demo}
+spec:
+  selector: {matchLabels: {app: widget-webhook}}
+  template:
+    metadata: {labels: {app: widget-webhook}}
+    spec:
+      containers: [{name: webhook, image: example/webhook}]
+"""
+
+
+def apply(env, text):
+    proc = kubectl(env, "apply", "--server-side", "-f", "-", stdin=text)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_deployment_becomes_available_with_endpoints_and_a_load_balancer(cluster):  # noqa: F811
+    apply(cluster, APP)
+    wait = kubectl(cluster, "-n", "demo", "wait", "--for=condition=Available", "deployment/web", "--timeout=30s")
+    assert wait.returncode == 0, wait.stderr
+    deploy = json.loads(kubectl(cluster, "-n", "demo", "get", "deployment/web", "-o", "json").stdout)
+    assert deploy["status"]["readyReplicas"] == 2 and deploy["status"]["observedGeneration"] == 1
+    pods = json.loads(kubectl(cluster, "-n", "demo", "get", "pods", "-l", "app=web", "-o", "json").stdout)["items"]
+    assert len(pods) == 2 and all(p["status"]["phase"] == "Running" for p in pods)
+    wait = kubectl(cluster, "-n", "demo", "wait", "--for=jsonpath={.status.loadBalancer.ingress[0].ip}",
+                   "service/web", "--timeout=30s")
+    assert wait.returncode == 0, wait.stderr
+    address = kubectl(cluster, "-n", "demo", "get", "service/web", "-o",
+                      "jsonpath={.status.loadBalancer.ingress[0].ip}").stdout
+    assert address.startswith("127.")
+    endpoints = json.loads(kubectl(cluster, "-n", "demo", "get", "endpoints/web", "-o", "json").stdout)
+    assert len(endpoints["subsets"][0]["addresses"]) == 2 and endpoints["subsets"][0]["ports"][0]["port"] == 8080
+    apply(cluster, APP.replace("replicas: 2", "replicas: 1"))
+    kubectl(cluster, "-n", "demo", "wait", "--for=jsonpath={.status.replicas}=1", "deployment/web", "--timeout=30s")
+    assert len(kubectl(cluster, "-n", "demo", "get", "pods", "-l", "app=web", "-o", "name").stdout.split()) == 1
+
+
+def test_gpu_pod_runs_nvidia_smi_only_where_it_fits(cluster):  # noqa: F811
+    apply(cluster, GPU_POD % {"name": "no-toleration", "extra": "", "gpus": 1})
+    apply(cluster, GPU_POD % {"name": "too-many", "extra": TOLERATE, "gpus": 4})
+    apply(cluster, GPU_POD % {"name": "smi", "extra": TOLERATE, "gpus": 1})
+    wait = kubectl(cluster, "-n", "demo", "wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/smi",
+                   "--timeout=30s")
+    assert wait.returncode == 0, wait.stderr
+    logs = kubectl(cluster, "-n", "demo", "logs", "smi")
+    assert logs.returncode == 0 and "Tesla T4" in logs.stdout and "NVIDIA-SMI" in logs.stdout
+    for name, words in (("no-toleration", "untolerated taint {nvidia.com/gpu: present}"),
+                        ("too-many", "Insufficient nvidia.com/gpu")):
+        pod = json.loads(kubectl(cluster, "-n", "demo", "get", "pod", name, "-o", "json").stdout)
+        assert pod["status"]["phase"] == "Pending"
+        message = pod["status"]["conditions"][0]["message"]
+        assert message.startswith("0/3 nodes are available") and words in message, message
+    events = kubectl(cluster, "-n", "demo", "get", "events", "--field-selector", "involvedObject.name=too-many",
+                     "-o", "json")
+    assert "FailedScheduling" in events.stdout
+
+
+def test_webhook_without_endpoints_refuses_until_its_server_is_ready(cluster):  # noqa: F811
+    apply(cluster, WEBHOOK)
+    refused = kubectl(cluster, "apply", "--server-side", "-f", "-", stdin=CONFIGMAP % "demo")
+    assert refused.returncode != 0
+    assert 'failed calling webhook "validate.widgets.example.com"' in refused.stderr
+    assert 'no endpoints available for service "widget-webhook"' in refused.stderr
+    apply(cluster, CONFIGMAP % "kube-system")  # outside the webhook's namespaceSelector
+    apply(cluster, WEBHOOK_SERVER)
+    wait = kubectl(cluster, "-n", "demo", "wait", "--for=condition=Available", "deployment/widget-webhook",
+                   "--timeout=30s")
+    assert wait.returncode == 0, wait.stderr
+    wait = kubectl(cluster, "-n", "demo", "wait", "--for=jsonpath={.subsets[0].addresses[0].ip}",
+                   "endpoints/widget-webhook", "--timeout=30s")
+    assert wait.returncode == 0, wait.stderr
+    apply(cluster, CONFIGMAP % "demo")
+
+
+def test_job_completes_and_deleting_the_owner_removes_its_pods(cluster):  # noqa: F811
+    job = """
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once, namespace: demo}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox, command: [true]}]
+"""
+    apply(cluster, job)
+    wait = kubectl(cluster, "-n", "demo", "wait", "--for=condition=Complete", "job/once", "--timeout=30s")
+    assert wait.returncode == 0, wait.stderr
+    assert kubectl(cluster, "-n", "demo", "delete", "deployment/web").returncode == 0
+    wait = kubectl(cluster, "-n", "demo", "wait", "--for=delete", "pod", "-l", "app=web", "--timeout=30s")
+    assert wait.returncode == 0, wait.stderr
+
+
+@pytest.mark.parametrize("image_type", ["UBUNTU_CONTAINERD"])
+def test_driver_installer_daemonset_makes_gpus_allocatable(lab, image_type):
+    """A pool with INSTALLATION_DISABLED: no GPU until the driver-installer DaemonSet's pod runs."""
+    container = discovery.build("container", "v1", credentials=Credentials(lab.endpoints["token"]),
+                                client_options={"api_endpoint": lab.endpoints["gke"] + "/"},
+                                static_discovery=True, cache_discovery=False)
+    parent = "projects/kserve-lab/locations/us-central1-a/clusters/lab"
+    pool = {"name": "manual", "initialNodeCount": 1, "config": {
+        "machineType": "n1-standard-4", "imageType": image_type, "accelerators": [
+            {"acceleratorCount": "1", "acceleratorType": "nvidia-tesla-t4",
+             "gpuDriverInstallationConfig": {"gpuDriverVersion": "INSTALLATION_DISABLED"}}]}}
+    op = container.projects().locations().clusters().nodePools().create(parent=parent, body={"nodePool": pool}) \
+        .execute()
+    while op["status"] != "DONE":
+        time.sleep(0.2)
+        op = container.projects().locations().operations().get(
+            name="projects/kserve-lab/locations/us-central1-a/operations/" + op["name"]).execute()
+    env = lab.client_env()
+    time.sleep(1)
+    nodes = json.loads(kubectl(env, "get", "nodes", "-l", "cloud.google.com/gke-nodepool=manual", "-o",
+                               "json").stdout)["items"]
+    assert nodes and "nvidia.com/gpu" not in nodes[0]["status"]["allocatable"]
+    daemonset = """
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: nvidia-driver-installer, namespace: kube-system}
+spec:
+  selector: {matchLabels: {k8s-app: nvidia-driver-installer}}
+  template:
+    metadata: {labels: {k8s-app: nvidia-driver-installer}}
+    spec:
+      tolerations: [{operator: Exists}]
+      affinity:
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms:
+              - matchExpressions:
+                  - {key: cloud.google.com/gke-accelerator, operator: Exists}
+                  - {key: cloud.google.com/gke-gpu-driver-version, operator: DoesNotExist}
+      containers: [{name: installer, image: gke-nvidia-installer}]
+"""
+    apply(env, daemonset)
+    wait = kubectl(env, "-n", "kube-system", "wait", "--for=jsonpath={.status.numberReady}=1",
+                   "daemonset/nvidia-driver-installer", "--timeout=30s")
+    assert wait.returncode == 0, wait.stderr
+    name = nodes[0]["metadata"]["name"]
+    wait = kubectl(env, "wait", "--for=jsonpath={.status.allocatable.nvidia\\.com/gpu}=1", "node/" + name,
+                   "--timeout=30s")
+    assert wait.returncode == 0, wait.stderr
