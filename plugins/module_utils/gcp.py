@@ -107,6 +107,9 @@ def explain(status, body, what):
                           "(IAM & Admin > Quotas), or lower the GPU or node count, or use another region.")
     if "resource_pool_exhausted" in lowered or "does not have enough resources" in lowered:
         return message + " This is a stockout of that machine or GPU in the zone. Fix: try another zone or GPU type."
+    if "service account" in lowered and "does not exist" in lowered:
+        return message + (" Fix: create the service account first (the gcs_model role does with "
+                          "gcs_model_create_predictor_service_account: true), or correct the member.")
     if status == 412 and "public access prevention" in lowered:
         return message + " Fix: keep the bucket private, or lift public access prevention on purpose."
     if status == 403:
@@ -179,7 +182,7 @@ class GcpSession:
     def call(self, method, path, body=None, params=None, missing_ok=False, what=None):
         """Send one request; return the JSON answer ({} when empty), None for a 404 if missing_ok."""
         what = what or "%s %s" % (method, path.split("?")[0])
-        if method != "GET":
+        if method != "GET" and not path.endswith((":getIamPolicy", ":testIamPermissions")):
             self.mutating_calls += 1
         try:
             response = self.http.request(method, self.url(path), json=body, params=params, timeout=self.timeout)
@@ -196,3 +199,25 @@ class GcpSession:
             raise GcpError(explain(response.status_code, data, what), status=response.status_code,
                            reason=reason or name, body=data)
         return data
+
+
+def iam_plan(policy, wanted):
+    """The policy with every (role, member) in wanted bound, or None when nothing is missing.
+
+    Bindings are only added: members granted by others are left alone.
+    """
+    bindings = [dict(b, members=list(b.get("members") or [])) for b in (policy or {}).get("bindings") or []]
+    missing = []
+    for role, member in wanted:
+        binding = next((b for b in bindings if b.get("role") == role and not b.get("condition")), None)
+        if binding is None:
+            binding = {"role": role, "members": []}
+            bindings.append(binding)
+        if member not in binding["members"]:
+            binding["members"].append(member)
+            missing.append((role, member))
+    if not missing:
+        return None, []
+    new = dict(policy or {})
+    new["bindings"] = bindings
+    return new, missing

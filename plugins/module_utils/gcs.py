@@ -71,28 +71,6 @@ def bucket_summary(bucket):
     return _managed(bucket) if bucket else {}
 
 
-def iam_plan(policy, wanted):
-    """The policy with every (role, member) in wanted bound, or None when nothing is missing.
-
-    Bindings are only added: members granted by others are left alone.
-    """
-    bindings = [dict(b, members=list(b.get("members") or [])) for b in (policy or {}).get("bindings") or []]
-    missing = []
-    for role, member in wanted:
-        binding = next((b for b in bindings if b.get("role") == role and not b.get("condition")), None)
-        if binding is None:
-            binding = {"role": role, "members": []}
-            bindings.append(binding)
-        if member not in binding["members"]:
-            binding["members"].append(member)
-            missing.append((role, member))
-    if not missing:
-        return None, []
-    new = dict(policy or {})
-    new["bindings"] = bindings
-    return new, missing
-
-
 def check_bucket_options(params):
     """Problems with the bucket options, each naming the option and the fix (before any call)."""
     errors = []

@@ -240,6 +240,17 @@ def check_model_source(config):
     return [problem.replace(str(source), "gcs_model_source: %s" % source, 1)] if problem else []
 
 
+def check_public_read(config):
+    """Public read needs public access prevention lifted, or GCS refuses it half-way through a run."""
+    wants_public = str(config.get("gcs_model_public_read", False)).lower() in ("true", "yes", "1")
+    if wants_public and config.get("gcs_model_public_access_prevention", "enforced") == "enforced":
+        return [_problem("gcs_model_public_read", "is true while gcs_model_public_access_prevention is enforced, "
+                         "and GCS refuses public grants then",
+                         "keep the bucket private (the predictor reads it through Workload Identity), or also "
+                         "set gcs_model_public_access_prevention: inherited to opt in to public read")]
+    return []
+
+
 def check_config(config, defined_names=()):
     """Check every known inventory variable; return (errors, warnings)."""
     errors = check_required(config, REQUIRED)
@@ -257,5 +268,6 @@ def check_config(config, defined_names=()):
                                 present.get("gke_cluster_gpu_count"))
     errors += check_auth(present)
     errors += check_model_source(present)
+    errors += check_public_read(present)
     renamed_errors, warnings = check_renamed(defined_names)
     return errors + renamed_errors, warnings

@@ -105,7 +105,8 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlops.kserve_gke.plugins.module_utils import gcs
-from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcp import GcpError, GcpSession, gcp_argument_spec
+from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcp import (
+    GcpError, GcpSession, gcp_argument_spec, iam_plan)
 
 
 def argspec():
@@ -180,8 +181,8 @@ def run(params, check_mode, environ):
     if current is not None and params["grants"]:
         policy = session.call("GET", "storage/v1/b/%s/iam" % name, params={"optionsRequestedPolicyVersion": 3},
                               what="Reading the IAM policy of bucket %s" % name)
-    new_policy, missing = gcs.iam_plan(policy, params["grants"]) if current is not None else \
-        gcs.iam_plan(None, params["grants"])
+    new_policy, missing = iam_plan(policy, params["grants"]) if current is not None else \
+        iam_plan(None, params["grants"])
     if missing:
         result.update(changed=True, granted=[list(m) for m in missing])
         if not check_mode:

@@ -53,6 +53,7 @@ def answers(endpoints):
         (endpoints["gke"] + "/v1/projects/%s/locations/-/clusters" % endpoints["project"], endpoints["token"]),
         (endpoints["gcs"] + "/storage/v1/b?project=%s" % endpoints["project"], None),
         (endpoints["serviceusage"] + "/v1/projects/%s/services" % endpoints["project"], endpoints["token"]),
+        (endpoints["iam"] + "/v1/projects/%s/serviceAccounts" % endpoints["project"], endpoints["token"]),
     ]
     for url, token in checks:
         request = urllib.request.Request(url)
@@ -146,7 +147,7 @@ def cmd_status(_args):
         print("lab: down")
     else:
         print("lab: up (pid %d)" % endpoints["pid"])
-        for service in ("gke", "gcs", "serviceusage"):
+        for service in ("gke", "gcs", "serviceusage", "iam"):
             print("  %-4s %s" % (service, endpoints[service]))
         print("  knobs %s" % json.dumps(endpoints["knobs"], sort_keys=True))
     for (service, mutating), count in sorted(counts.items()):
@@ -161,6 +162,7 @@ def env_lines(endpoints, directory):
         ("KUBECONFIG", os.path.join(directory, "kubeconfig")),
         ("CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER", endpoints["gke"] + "/"),
         ("CLOUDSDK_API_ENDPOINT_OVERRIDES_SERVICEUSAGE", endpoints["serviceusage"] + "/"),
+        ("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", endpoints["iam"] + "/"),
         ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", token_file),
         ("CLOUDSDK_CORE_PROJECT", endpoints["project"]),
         ("CLOUDSDK_CORE_DISABLE_PROMPTS", "1"),
@@ -172,6 +174,7 @@ def env_lines(endpoints, directory):
         ("GCP_PROJECT", endpoints["project"]),
         ("KSERVE_GKE_CONTAINER_ENDPOINT", endpoints["gke"] + "/"),
         ("KSERVE_GKE_COMPUTE_ENDPOINT", endpoints["gke"] + "/"),
+        ("KSERVE_GKE_IAM_ENDPOINT", endpoints["iam"] + "/"),
         ("KSERVE_GKE_SERVICEUSAGE_ENDPOINT", endpoints["serviceusage"] + "/"),
         ("KSERVE_GKE_STORAGE_ENDPOINT", endpoints["gcs"] + "/"),
     ])

@@ -29,6 +29,14 @@ STATUS_NAMES = {
 }
 
 
+# Google's read-only custom methods that are sent as POST.
+READ_VERBS = (":getIamPolicy", ":testIamPermissions")
+
+
+def is_mutating(method, path):
+    return method in MUTATING_METHODS and not path.endswith(READ_VERBS)
+
+
 class RequestLog:
     """Appends one JSON object a line for every request any twin answers."""
 
@@ -38,7 +46,7 @@ class RequestLog:
 
     def record(self, service, method, path, status, **extra):
         entry = {"time": round(time.time(), 6), "service": service, "method": method,
-                 "path": path, "status": status, "mutating": method in MUTATING_METHODS}
+                 "path": path, "status": status, "mutating": is_mutating(method, path)}
         entry.update(extra)
         line = json.dumps(entry, sort_keys=True) + "\n"
         with self._lock, open(self.path, "a", encoding="utf-8") as handle:

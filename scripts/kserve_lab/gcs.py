@@ -155,6 +155,12 @@ class GcsHandler(RequestHandler):
             if pap == "enforced" and any(m in PUBLIC for m in members):
                 raise Refusal(412, "The member bindings allUsers and allAuthenticatedUsers are not allowed since "
                                    "public access prevention is enforced.", "conditionNotMet")
+            iam_twin = self.server.iam
+            for member in members:
+                email = member.split(":", 1)[-1]
+                if member.startswith("serviceAccount:") and email.endswith(".iam.gserviceaccount.com") and \
+                        iam_twin is not None and not iam_twin.exists(email):
+                    raise Refusal(400, "Service account %s does not exist." % email, "invalid")
             return raw
         return None
 
@@ -226,6 +232,7 @@ class _Replay:
 class GcsServer(LabServer):
     """The lab's server around the emulator's storage (on disk under data_dir)."""
 
-    def __init__(self, address, data_dir, log, knobs):
+    def __init__(self, address, data_dir, log, knobs, iam=None):
         self.storage = LabStorage(use_memory_fs=False, data_dir=data_dir)
+        self.iam = iam
         super().__init__(address, partial(GcsHandler, self.storage), "gcs", log, knobs)

@@ -399,6 +399,12 @@ class GkeState:
         self._save()
         return op
 
+    def workload_pools(self, project):
+        """The Workload Identity pools of the project's clusters (IAM accepts members of these only)."""
+        with self.lock:
+            return {(c.get("workloadIdentityConfig") or {}).get("workloadPool") for k, c in self.clusters.items()
+                    if k[0] == project} - {None}
+
     @staticmethod
     def with_counts(cluster):
         """Add the fields GKE derives on read: node counts across the cluster's zones."""

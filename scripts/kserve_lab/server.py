@@ -15,6 +15,7 @@ from .clusters import ClusterRuntime
 from .core import Knobs, LabServer, RequestLog
 from .gcs import GcsServer
 from .gke import GkeHandler, GkeState
+from .iam import IamHandler, IamState
 from .pki import ClusterPki
 from .serviceusage import ServiceUsageHandler, ServiceUsageState
 
@@ -53,8 +54,11 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
                     auth_token=token)
     serviceusage = LabServer((HOST, 0), type("BoundServiceUsage", (ServiceUsageHandler,), {"state": services}),
                              "serviceusage", log, knobs, auth_token=token)
-    gcs = GcsServer((HOST, 0), os.path.join(state_dir, "gcs"), log, knobs)
-    servers = {"gke": gke, "gcs": gcs, "serviceusage": serviceusage}
+    iam_state = IamState(services, workload_pools=state.workload_pools, state_path=os.path.join(state_dir, "iam.json"))
+    iam = LabServer((HOST, 0), type("BoundIam", (IamHandler,), {"state": iam_state}), "iam", log, knobs,
+                    auth_token=token)
+    gcs = GcsServer((HOST, 0), os.path.join(state_dir, "gcs"), log, knobs, iam=iam_state)
+    servers = {"gke": gke, "gcs": gcs, "serviceusage": serviceusage, "iam": iam}
     for srv in servers.values():
         threading.Thread(target=srv.serve_forever, daemon=True).start()
 
@@ -62,7 +66,7 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     endpoints = {"pid": os.getpid(), "token": token, "knobs": knobs.as_dict(),
-                 "gke": gke.url, "gcs": gcs.url, "serviceusage": serviceusage.url, "project": "kserve-lab"}
+                 "gke": gke.url, "gcs": gcs.url, "serviceusage": serviceusage.url, "iam": iam.url, "project": "kserve-lab"}
     tmp = os.path.join(state_dir, "endpoints.json.tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(endpoints, handle, indent=2)

@@ -45,7 +45,8 @@ def test_source_that_is_not_a_savedmodel_is_refused_before_any_request(lab, tmp_
 def test_public_read_under_prevention_is_refused_before_any_request(lab, tmp_path):
     before = len(lab.requests())
     proc = sync(lab, savedmodel_layout(tmp_path), "-e", "gcs_model_public_read=true")
-    assert proc.returncode != 0 and "public_access_prevention is enforced" in proc.stdout
+    assert proc.returncode != 0 and "gcs_model_public_read: is true while gcs_model_public_access_prevention " \
+        "is enforced" in proc.stdout
     assert lab.requests()[before:] == []
 
 

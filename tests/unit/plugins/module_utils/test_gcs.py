@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 
-from ansible_collections.mlops.kserve_gke.plugins.module_utils import gcs, inputs
+from ansible_collections.mlops.kserve_gke.plugins.module_utils import gcp, gcs, inputs
 
 PARAMS = {"name": "models", "location": "us-central1", "storage_class": "STANDARD", "labels": {"a": "b"},
           "versioning": False, "uniform_access": True, "public_access_prevention": "enforced", "grants": []}
@@ -53,12 +53,12 @@ def test_bucket_location_drift_names_the_fix():
 def test_iam_plan_adds_only_the_missing_member_and_keeps_others():
     policy = {"etag": "CAE=", "bindings": [{"role": gcs.OBJECT_VIEWER, "members": ["user:a@example.com"]},
                                            {"role": "roles/storage.admin", "members": ["group:ops@example.com"]}]}
-    new, missing = gcs.iam_plan(policy, [(gcs.OBJECT_VIEWER, SA)])
+    new, missing = gcp.iam_plan(policy, [(gcs.OBJECT_VIEWER, SA)])
     assert missing == [(gcs.OBJECT_VIEWER, SA)]
     assert new["bindings"][0]["members"] == ["user:a@example.com", SA]
     assert new["bindings"][1] == policy["bindings"][1] and new["etag"] == "CAE="
     assert policy["bindings"][0]["members"] == ["user:a@example.com"]
-    assert gcs.iam_plan(new, [(gcs.OBJECT_VIEWER, SA)]) == (None, [])
+    assert gcp.iam_plan(new, [(gcs.OBJECT_VIEWER, SA)]) == (None, [])
 
 
 @pytest.mark.parametrize("changes, words", [
@@ -138,3 +138,15 @@ def test_validation_refuses_a_model_source_that_is_not_a_savedmodel(tmp_path):
     assert len(errors) == 1 and errors[0].startswith("gcs_model_source: ")
     assert inputs.check_model_source({"gcs_model_source": source, "gcs_model_format": "any"}) == []
     assert inputs.check_model_source({}) == []
+
+
+@pytest.mark.parametrize("config, refused", [
+    ({"gcs_model_public_read": True}, True),
+    ({"gcs_model_public_read": "true", "gcs_model_public_access_prevention": "enforced"}, True),
+    ({"gcs_model_public_read": True, "gcs_model_public_access_prevention": "inherited"}, False),
+    ({"gcs_model_public_read": False}, False),
+])
+def test_validation_refuses_public_read_under_prevention(config, refused):
+    errors = inputs.check_public_read(config)
+    assert bool(errors) == refused
+    assert not errors or ("Fix:" in errors[0] and errors[0].startswith("gcs_model_public_read"))

@@ -1,0 +1,146 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, kserve_gke contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: gcp_service_account
+short_description: A Google service account, and who may act as it (Workload Identity)
+version_added: "0.2.0"
+description:
+  - Creates the service account when it is missing, and adds IAM bindings on it (for example
+    C(roles/iam.workloadIdentityUser) for a Kubernetes ServiceAccount) without touching others.
+  - The policy is written with its etag, so a concurrent change is detected, not overwritten.
+author:
+  - kserve_gke contributors (@mlops)
+extends_documentation_fragment:
+  - mlops.kserve_gke.gcp
+options:
+  name:
+    description: The account ID, the part of the email before C(@).
+    type: str
+    required: true
+  display_name:
+    description: Display name, used when creating.
+    type: str
+    default: ""
+  description:
+    description: Description, used when creating.
+    type: str
+    default: ""
+  grants:
+    description:
+      - IAM bindings on the service account to make sure of, as pairs C([role, member]), for example
+        C([roles/iam.workloadIdentityUser, "serviceAccount:PROJECT.svc.id.goog[kserve/predictor]"]).
+    type: list
+    elements: list
+    default: []
+  state:
+    description: V(absent) deletes the service account.
+    type: str
+    choices: [present, absent]
+    default: present
+attributes:
+  check_mode:
+    description: Reads only; returns what would change.
+    support: full
+  diff_mode:
+    description: The account and the added bindings, before and after.
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Model | Make sure of the predictor's Google service account
+  mlops.kserve_gke.gcp_service_account:
+    project: my-ml-project
+    name: kserve-predictor
+    display_name: KServe predictor
+"""
+
+RETURN = r"""
+email:
+  description: The service account's email.
+  returned: always
+  type: str
+  sample: kserve-predictor@my-ml-project.iam.gserviceaccount.com
+granted:
+  description: The (role, member) pairs this run added (or would add).
+  returned: always
+  type: list
+  elements: list
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcp import (
+    GcpError, GcpSession, gcp_argument_spec, iam_plan)
+
+
+def argspec():
+    spec = gcp_argument_spec()
+    spec.update(
+        name=dict(type="str", required=True),
+        display_name=dict(type="str", default=""),
+        description=dict(type="str", default=""),
+        grants=dict(type="list", elements="list", default=[]),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+    return spec
+
+
+def run(params, check_mode, environ):
+    bad = ["grants: %r is not a [role, member] pair." % (g,) for g in params["grants"] if len(g) != 2]
+    if bad:
+        raise GcpError("Invalid options, nothing was changed:\n- " + "\n- ".join(bad))
+    session = GcpSession(params, "iam", environ)
+    if not session.project:
+        raise GcpError("project is not set. Fix: set project (or GCP_PROJECT).")
+    email = "%s@%s.iam.gserviceaccount.com" % (params["name"], session.project)
+    path = "v1/projects/%s/serviceAccounts/%s" % (session.project, email)
+    current = session.call("GET", path, missing_ok=True, what="Reading service account %s" % email)
+    result = dict(changed=False, email=email, granted=[])
+    if params["state"] == "absent":
+        result["diff"] = dict(before={"email": email} if current else {}, after={})
+        if current:
+            result["changed"] = True
+            if not check_mode:
+                session.call("DELETE", path, what="Deleting service account %s" % email)
+        return result
+    before = {"email": email, "display_name": current.get("displayName", "")} if current else {}
+    if current is None:
+        result["changed"] = True
+        if not check_mode:
+            body = {"accountId": params["name"],
+                    "serviceAccount": {"displayName": params["display_name"], "description": params["description"]}}
+            current = session.call("POST", "v1/projects/%s/serviceAccounts" % session.project, body=body,
+                                   what="Creating service account %s" % email)
+    grants = [tuple(g) for g in params["grants"]]
+    policy = session.call("POST", path + ":getIamPolicy", what="Reading the IAM policy of %s" % email) \
+        if current is not None and grants else None
+    new_policy, missing = iam_plan(policy, grants)
+    if missing:
+        result.update(changed=True, granted=[list(m) for m in missing])
+        if not check_mode:
+            session.call("POST", path + ":setIamPolicy", body={"policy": new_policy},
+                         what="Granting %s on %s" % (", ".join("%s to %s" % m for m in missing), email))
+    display_name = (current or {}).get("displayName", params["display_name"])
+    result["diff"] = dict(before=dict(before, grants=[]),
+                          after={"email": email, "display_name": display_name, "grants": result["granted"]})
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
+    try:
+        result = run(module.params, module.check_mode, os.environ)
+    except GcpError as exc:
+        module.fail_json(msg=exc.message, status=exc.status)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""IAM twin (iam.googleapis.com/v1): what Workload Identity needs.
+
+Service accounts create/get/list/delete, and their IAM policy
+(getIamPolicy/setIamPolicy with etags). As on Google Cloud: the API must be
+enabled; account IDs are checked; a Workload Identity member
+(serviceAccount:PROJECT.svc.id.goog[ns/ksa]) is refused while no cluster of
+the project has that workload pool; a stale etag is refused with 409 ABORTED.
+Other twins ask it whether a service account exists (GCS refuses bindings to
+ones that do not).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import threading
+import zlib
+
+from .core import ApiError, JsonHandler
+
+ACCOUNT_ID_RE = re.compile(r"^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$")
+PATH_RE = re.compile(r"^/v1/projects/(?P<project>[^/]+)/serviceAccounts(?:/(?P<account>[^/:]+))?"
+                     r"(?::(?P<verb>\w+))?$")
+WI_MEMBER_RE = re.compile(r"^serviceAccount:(?P<pool>[a-z0-9-]+\.svc\.id\.goog)\[[^/\]]+/[^\]]+\]$")
+MEMBER_RE = re.compile(r"^(user|serviceAccount|group|domain|principal|principalSet):.+$")
+
+
+def _etag_bytes(etag):
+    """Etags are bytes fields: clients send them in standard or URL-safe base64."""
+    text = etag.replace("-", "+").replace("_", "/")
+    return base64.b64decode(text + "=" * (-len(text) % 4))
+
+
+class IamState:
+    def __init__(self, services=None, workload_pools=None, state_path=None):
+        self.lock = threading.Lock()
+        self.accounts = {}  # email -> account
+        self.policies = {}  # email -> policy
+        self.services = services
+        self.workload_pools = workload_pools or (lambda project: set())
+        self.state_path = state_path
+        if state_path and os.path.exists(state_path):
+            with open(state_path, encoding="utf-8") as handle:
+                saved = json.load(handle)
+            self.accounts, self.policies = saved["accounts"], saved["policies"]
+
+    def _save(self):
+        if self.state_path:
+            with open(self.state_path + ".tmp", "w", encoding="utf-8") as handle:
+                json.dump({"accounts": self.accounts, "policies": self.policies}, handle)
+            os.replace(self.state_path + ".tmp", self.state_path)
+
+    def exists(self, email):
+        with self.lock:
+            return email in self.accounts
+
+    @staticmethod
+    def _etag(policy):
+        digest = hashlib.sha1(repr(sorted((b["role"], tuple(sorted(b["members"])))
+                                          for b in policy.get("bindings") or [])).encode()).digest()
+        return base64.b64encode(digest[:8]).decode()
+
+    def _account(self, project, ref):
+        email = ref if "@" in ref else None
+        found = self.accounts.get(email) if email else next(
+            (a for a in self.accounts.values() if a["uniqueId"] == ref), None)
+        if not found or found["projectId"] != project and project != "-":
+            raise ApiError(404, "Unknown service account", reason="notFound")
+        return found
+
+    def create(self, project, body):
+        account_id = (body or {}).get("accountId") or ""
+        if not ACCOUNT_ID_RE.match(account_id):
+            raise ApiError(400, "Invalid account ID '%s'. The account ID must be between 6 and 30 characters, "
+                                "start with a lowercase letter, and contain only lowercase letters, digits and "
+                                "hyphens." % account_id, reason="badRequest")
+        email = "%s@%s.iam.gserviceaccount.com" % (account_id, project)
+        if email in self.accounts:
+            raise ApiError(409, "Service account %s already exists within project projects/%s." % (
+                account_id, project), status="ALREADY_EXISTS", reason="alreadyExists")
+        spec = (body or {}).get("serviceAccount") or {}
+        unique = str(100000000000000000000 + zlib.crc32(email.encode()))
+        account = {"name": "projects/%s/serviceAccounts/%s" % (project, email), "projectId": project,
+                   "uniqueId": unique, "email": email, "displayName": spec.get("displayName", ""),
+                   "etag": "MDEwMjE5MjA=", "oauth2ClientId": unique}
+        if spec.get("description"):
+            account["description"] = spec["description"]
+        self.accounts[email] = account
+        self.policies[email] = {"version": 1, "etag": "ACAB"}
+        return account
+
+    def set_policy(self, project, account, body):
+        policy = (body or {}).get("policy") or {}
+        current = self.policies[account["email"]]
+        if policy.get("etag") and _etag_bytes(policy["etag"]) != _etag_bytes(current["etag"]):
+            raise ApiError(409, "There were concurrent policy changes. Please retry the whole read-modify-write "
+                                "with exponential backoff.", status="ABORTED", reason="aborted")
+        pools = self.workload_pools(project)
+        for binding in policy.get("bindings") or []:
+            for member in binding.get("members") or []:
+                wi = WI_MEMBER_RE.match(member)
+                if wi and wi.group("pool") not in pools:
+                    raise ApiError(400, "Identity Pool does not exist (%s). Please check that you specified a "
+                                        "valid resource name as returned in the `name` attribute in the "
+                                        "configuration API." % wi.group("pool"), reason="badRequest")
+                if not MEMBER_RE.match(member):
+                    raise ApiError(400, "Invalid principal: %s" % member, reason="badRequest")
+        stored = {"version": policy.get("version", 1), "bindings": policy.get("bindings") or []}
+        stored["etag"] = self._etag(stored)
+        if not stored["bindings"]:
+            del stored["bindings"]
+        self.policies[account["email"]] = stored
+        return stored
+
+    def route(self, method, path, body):
+        match = PATH_RE.match(path)
+        if not match:
+            raise ApiError(404, "The requested URL %s was not found on this server." % path)
+        project, ref, verb = match.group("project"), match.group("account"), match.group("verb")
+        if project == "-" and ref and ref.endswith(".iam.gserviceaccount.com"):  # projects/-/serviceAccounts/EMAIL
+            project = ref.split("@", 1)[1].split(".", 1)[0]
+        if self.services is not None:
+            self.services.require(project, "iam.googleapis.com")
+        with self.lock:
+            if ref is None and method == "POST":
+                created = self.create(project, body)
+                self._save()
+                return 200, created
+            if ref is None and method == "GET":
+                return 200, {"accounts": [a for a in self.accounts.values() if a["projectId"] == project]}
+            account = self._account(project, ref)
+            if verb == "getIamPolicy" and method == "POST":
+                return 200, self.policies[account["email"]]
+            if verb == "setIamPolicy" and method == "POST":
+                stored = self.set_policy(project, account, body)
+                self._save()
+                return 200, stored
+            if verb is None and method == "GET":
+                return 200, account
+            if verb is None and method == "DELETE":
+                del self.accounts[account["email"]]
+                del self.policies[account["email"]]
+                self._save()
+                return 200, {}
+        raise ApiError(404, "The requested URL %s was not found on this server." % path)
+
+
+class IamHandler(JsonHandler):
+    state = None
+
+    def handle_api(self, method, path, query, body):
+        return self.state.route(method, path, body)
