@@ -14,7 +14,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import pickle
 import threading
+import traceback
 
 import yaml
 
@@ -28,6 +30,9 @@ MACHINES = {  # machine type -> (cpu, memory)
     "n1-standard-8": ("8", "30Gi"), "g2-standard-4": ("4", "16Gi"), "g2-standard-8": ("8", "32Gi"),
 }
 DRIVER_INSTALL_SECONDS = 90
+# A cluster's objects across lab restarts: the lab's own state, read back only by the lab
+# (pickle keeps the field-ownership sets exactly as they were).
+SNAPSHOT = "objects.pickle"
 
 
 def context_name(key):
@@ -43,6 +48,7 @@ class ClusterRuntime:
         self.lock = threading.Lock()
         self.servers = {}  # cluster key -> (K8sServer, Store)
         self.timers = []
+        self.dirty = set()  # clusters whose objects changed since they were last saved
 
     # --- lifecycle ----------------------------------------------------------
     def folder(self, key):
@@ -55,22 +61,54 @@ class ClusterRuntime:
             folder = self.folder(key)
             host, port = cluster["endpoint"].split(":")
             store = Store(version="v" + cluster["currentMasterVersion"], crd_delay=self.knobs.duration(5))
+            saved = os.path.join(folder, SNAPSHOT)
+            if os.path.exists(saved):  # a lab restart: the cluster's objects come back
+                with open(saved, "rb") as handle:
+                    store.restore(pickle.load(handle))
+            store.hooks.append(lambda *_args, k=key: self.dirty.add(k))
             server = K8sServer((host, int(port)), store, self.log, self.knobs, self.token,
                                os.path.join(folder, "apiserver.pem"), os.path.join(folder, "apiserver.key"))
             threading.Thread(target=server.serve_forever, daemon=True).start()
             store.controllers = Controllers(store, self.knobs, lambda node, k=key: self.driver_installed(k, node))
+            store.controllers.resync()
             self.servers[key] = (server, store)
         self.sync_nodes(key, cluster)
         self.write_kubeconfig()
 
-    def stop(self, key):
+    def stop(self, key, forget=False):
+        """Stop a cluster's API; forget=True (the cluster was deleted) also drops its saved objects."""
         with self.lock:
             entry = self.servers.pop(key, None)
+        saved = os.path.join(self.folder(key), SNAPSHOT)
+        if forget and os.path.exists(saved):
+            os.remove(saved)
+        if entry and not forget:
+            self.save(key, entry[1])
         if entry:
             entry[1].controllers.stop()
             entry[0].shutdown()
             entry[0].server_close()
         self.write_kubeconfig()
+
+    def save(self, key, store):
+        """Write a cluster's objects to its folder (atomically), so a lab restart keeps them."""
+        self.dirty.discard(key)
+        path = os.path.join(self.folder(key), SNAPSHOT)
+        if not os.path.isdir(os.path.dirname(path)):
+            return
+        with open(path + ".tmp", "wb") as handle:
+            pickle.dump(store.snapshot(), handle)
+        os.replace(path + ".tmp", path)
+
+    def save_dirty(self):
+        """Called about once a second by the server loop; a failure is logged, never fatal."""
+        for key in list(self.dirty):
+            entry = self.servers.get(key)
+            try:
+                if entry:
+                    self.save(key, entry[1])
+            except (OSError, pickle.PicklingError):
+                traceback.print_exc()
 
     def stop_all(self):
         for timer in self.timers:

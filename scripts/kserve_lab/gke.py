@@ -167,7 +167,7 @@ class GkeState:
             self.runtime.start(key, self.clusters[key])
             self.runtime.sync_nodes(key, self.clusters[key])
         elif key not in self.clusters:
-            self.runtime.stop(key)
+            self.runtime.stop(key, forget=True)
 
     def _apply_effect(self, op):
         key = tuple(op["_cluster"])

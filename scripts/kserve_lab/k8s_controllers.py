@@ -145,6 +145,15 @@ class Controllers:
                                         kind, namespace, name))
             self.cv.notify()
 
+    def resync(self):
+        """Look at everything once (after a lab restart, objects come back without events)."""
+        for plural in WORKLOADS:
+            for obj in self.store.list(self.res[plural])["items"]:
+                self.later(0, plural[:-1], obj["metadata"]["namespace"], obj["metadata"]["name"])
+        self.later(0, "nodes_changed", None, "")
+        for svc in self.store.list(self.res["services"])["items"]:
+            self.later(0, "service", svc["metadata"]["namespace"], svc["metadata"]["name"])
+
     def stop(self):
         with self.cv:
             self.stopped = True

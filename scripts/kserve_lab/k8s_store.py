@@ -192,6 +192,30 @@ class Store:
                     "metadata": {"name": name, "uid": str(uuid.uuid4()), "creationTimestamp": now_iso()},
                     "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}, "ADDED")
 
+    # --- persistence --------------------------------------------------------
+    def snapshot(self):
+        """Everything a restart needs, as plain data."""
+        with self.lock:
+            return {"rv": self.rv, "objects": [[list(k), o] for k, o in self.objects.items()],
+                    "owners": [[list(k), o] for k, o in self.owners.items()],
+                    "logs": [[list(k), text] for k, text in self.logs.items()]}
+
+    def restore(self, data):
+        """Load a snapshot: objects, field owners, logs; CRDs that were Established serve their kinds again."""
+        with self.lock:
+            self.rv = max(self.rv, int(data["rv"]))
+            self.objects = {tuple(k): o for k, o in data["objects"]}
+            self.owners = {tuple(k): o for k, o in data["owners"]}
+            self.logs = {tuple(k): text for k, text in data.get("logs", [])}
+            for (group, plural, _ns, _name), crd in list(self.objects.items()):
+                if (group, plural) == ("apiextensions.k8s.io", "customresourcedefinitions"):
+                    established = any(c.get("type") == "Established" and c.get("status") == "True"
+                                      for c in (crd.get("status") or {}).get("conditions") or [])
+                    if established:
+                        self._register_crd(crd)
+                    else:
+                        self.pending_crds[crd["metadata"]["name"]] = self.clock()
+
     # --- discovery --------------------------------------------------------
     def tick(self):
         """Establish CRDs whose delay passed (called before each request)."""
@@ -203,7 +227,7 @@ class Store:
                     if crd:
                         self._establish(crd)
 
-    def _establish(self, crd):
+    def _register_crd(self, crd):
         spec = crd["spec"]
         names = spec["names"]
         for version in spec.get("versions", []):
@@ -214,6 +238,11 @@ class Store:
             self.resources[(spec["group"], version["name"], names["plural"])] = Resource(
                 spec["group"], version["name"], names["plural"], names["kind"], spec.get("scope") == "Namespaced",
                 names.get("shortNames", []), has_status, schema, names.get("categories", []))
+
+    def _establish(self, crd):
+        self._register_crd(crd)
+        names = crd["spec"]["names"]
+        spec = crd["spec"]
         stamp = now_iso()
         updated = copy.deepcopy(crd)
         updated["status"] = {

@@ -75,6 +75,7 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
     # Stop by itself once nobody has asked anything for idle_timeout seconds,
     # so a forgotten lab never outlives its use.
     while not stop.wait(0.5):
+        runtime.save_dirty()
         idle = time.monotonic() - max([s.last_request for s in servers.values()] + [runtime.last_request()])
         if idle > idle_timeout:
             break

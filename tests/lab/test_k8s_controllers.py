@@ -227,3 +227,20 @@ spec:
     wait = kubectl(env, "wait", "--for=jsonpath={.status.allocatable.nvidia\\.com/gpu}=1", "node/" + name,
                    "--timeout=30s")
     assert wait.returncode == 0, wait.stderr
+
+
+def test_objects_survive_a_lab_restart(lab, cluster):  # noqa: F811
+    apply(cluster, CONFIGMAP % "kube-system")
+    before = json.loads(kubectl(cluster, "-n", "kube-system", "get", "configmap/settings", "-o", "json").stdout)
+    lab.run("down")
+    lab.run("up", "--idle-timeout", "600")
+    after = json.loads(kubectl(cluster, "-n", "kube-system", "get", "configmap/settings", "-o", "json").stdout)
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert kubectl(cluster, "get", "validatingwebhookconfiguration/widgets-check").returncode == 0
+    daemonset = kubectl(cluster, "-n", "kube-system", "get", "daemonset/nvidia-driver-installer", "-o",
+                        "jsonpath={.status.numberReady}")
+    assert daemonset.stdout == "1"
+    created = kubectl(cluster, "-n", "demo", "create", "-f", "-", stdin=CONFIGMAP.replace("settings", "later")
+                      % "demo")
+    assert created.returncode == 0, created.stderr  # the webhook's endpoints came back too
