@@ -54,6 +54,7 @@ def answers(endpoints):
         (endpoints["gcs"] + "/storage/v1/b?project=%s" % endpoints["project"], None),
         (endpoints["serviceusage"] + "/v1/projects/%s/services" % endpoints["project"], endpoints["token"]),
         (endpoints["iam"] + "/v1/projects/%s/serviceAccounts" % endpoints["project"], endpoints["token"]),
+        (endpoints["mirror"] + "/", None),
     ]
     for url, token in checks:
         request = urllib.request.Request(url)
@@ -147,7 +148,7 @@ def cmd_status(_args):
         print("lab: down")
     else:
         print("lab: up (pid %d)" % endpoints["pid"])
-        for service in ("gke", "gcs", "serviceusage", "iam"):
+        for service in ("gke", "gcs", "serviceusage", "iam", "mirror"):
             print("  %-4s %s" % (service, endpoints[service]))
         print("  knobs %s" % json.dumps(endpoints["knobs"], sort_keys=True))
     for (service, mutating), count in sorted(counts.items()):
@@ -177,6 +178,8 @@ def env_lines(endpoints, directory):
         ("KSERVE_GKE_IAM_ENDPOINT", endpoints["iam"] + "/"),
         ("KSERVE_GKE_SERVICEUSAGE_ENDPOINT", endpoints["serviceusage"] + "/"),
         ("KSERVE_GKE_STORAGE_ENDPOINT", endpoints["gcs"] + "/"),
+        # Release manifests: the lab's mirror stands in for https://github.com.
+        ("KSERVE_GKE_RELEASE_BASE", endpoints["mirror"]),
     ])
     return ["export %s=%s" % (k, shlex.quote(v)) for k, v in exports.items()]
 

@@ -45,8 +45,8 @@ class RequestLog:
         self._lock = threading.Lock()
 
     def record(self, service, method, path, status, **extra):
-        entry = {"time": round(time.time(), 6), "service": service, "method": method,
-                 "path": path, "status": status, "mutating": is_mutating(method, path)}
+        entry = {"time": round(time.time(), 6), "service": service, "method": method, "path": path,
+                 "status": status, "mutating": is_mutating(method, path) and not extra.get("dryRun")}
         entry.update(extra)
         line = json.dumps(entry, sort_keys=True) + "\n"
         with self._lock, open(self.path, "a", encoding="utf-8") as handle:

@@ -26,6 +26,8 @@ thread per cluster; store hooks only queue it.
 
 from __future__ import annotations
 
+import base64
+import datetime
 import hashlib
 import heapq
 import itertools
@@ -36,12 +38,21 @@ import traceback
 import uuid
 import zlib
 
+from cryptography.hazmat.primitives import serialization
+
+from . import pki
 from .k8s_store import K8sError, label_matcher, now_iso
 
 # Real seconds before the latency scale.
-POD_START, GPU_POD_START, RUN_TO_COMPLETION, LB_ADDRESS = 8, 40, 6, 25
+POD_START, GPU_POD_START, LB_ADDRESS, CERT_MANAGER_DELAY = 8, 40, 25, 3
+CERT_MANAGER_GROUP = "cert-manager.io"
 WORKLOADS = ("deployments", "statefulsets", "daemonsets", "jobs")
 GPU_NAMES = {"nvidia-tesla-t4": "Tesla T4", "nvidia-l4": "NVIDIA L4", "nvidia-tesla-a100": "NVIDIA A100-SXM4-40GB"}
+
+
+def cert_not_after(days=90):
+    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _labels(obj):
@@ -128,8 +139,10 @@ class Controllers:
         self.stopped = False
         self.lb_addresses = itertools.count(10)
         self.lb_pending = set()
+        self.waiting_for_secrets = set()  # (namespace, pod) the kubelet holds until a secret exists
         self.res = {plural: store.find(group, "v1", plural) for group, plural in (
             ("", "pods"), ("", "services"), ("", "endpoints"), ("", "nodes"), ("", "events"), ("", "namespaces"),
+            ("", "secrets"),
             ("apps", "deployments"), ("apps", "statefulsets"), ("apps", "daemonsets"), ("batch", "jobs"),
             ("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
             ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"))}
@@ -198,6 +211,14 @@ class Controllers:
             self.later(0, "service", ns, name)
         elif res.plural == "nodes" and not res.group:
             self.later(0, "nodes_changed", None, name)
+        elif res.plural == "secrets" and not res.group and event != "DELETED":
+            for waiting_ns, pod in list(self.waiting_for_secrets):
+                if waiting_ns == ns:
+                    self.later(0, "kubelet", ns, pod)
+        elif res.group == CERT_MANAGER_GROUP and event != "DELETED":
+            self.later(CERT_MANAGER_DELAY, "cert_manager", ns, "%s/%s" % (res.plural, name))
+        if res.plural == "deployments" and ns == "cert-manager" and name == "cert-manager" and event != "DELETED":
+            self.later(0, "cert_manager_all", None, "")
 
     # --- workloads ------------------------------------------------------------
     def _owned_pods(self, owner):
@@ -429,6 +450,18 @@ class Controllers:
         except K8sError:
             return
         node = self.store.get(self.res["nodes"], None, pod["spec"]["nodeName"])
+        missing = [v["secret"]["secretName"] for v in pod["spec"].get("volumes") or []
+                   if (v.get("secret") or {}).get("secretName") and not v["secret"].get("optional")
+                   and ("", "secrets", ns, v["secret"]["secretName"]) not in self.store.objects]
+        if missing:  # as the kubelet does: the pod stays ContainerCreating until its secrets exist
+            if (ns, name) not in self.waiting_for_secrets:
+                self.waiting_for_secrets.add((ns, name))
+                self._event(ns, pod, "FailedMount", 'MountVolume.SetUp failed for volume "%s" : secret "%s" not '
+                            'found' % (next(v["name"] for v in pod["spec"]["volumes"]
+                                            if (v.get("secret") or {}).get("secretName") == missing[0]),
+                                       missing[0]))
+            return
+        self.waiting_for_secrets.discard((ns, name))
         stamp = now_iso()
         done = runs_to_completion(pod["spec"])
         containers = pod["spec"].get("containers") or []
@@ -454,6 +487,84 @@ class Controllers:
             self.store.logs[(ns, name)] = nvidia_smi(node)
         if _labels(pod).get("k8s-app") == "nvidia-driver-installer" and self.on_driver_ready:
             self.on_driver_ready(node["metadata"]["name"])
+
+    # --- cert-manager ----------------------------------------------------------
+    def _cert_manager_ready(self):
+        deploy = self.store.objects.get(("apps", "deployments", "cert-manager", "cert-manager"))
+        return bool(deploy) and any(c.get("type") == "Available" and c.get("status") == "True"
+                                    for c in (deploy.get("status") or {}).get("conditions") or [])
+
+    def reconcile_cert_manager_all(self, _ns, _name):
+        if not self._cert_manager_ready():
+            return
+        for plural in ("clusterissuers", "issuers", "certificates"):
+            try:
+                res = self.store.find(CERT_MANAGER_GROUP, "v1", plural)
+            except K8sError:
+                continue
+            for obj in self.store.list(res)["items"]:
+                self.later(0, "cert_manager", obj["metadata"].get("namespace"), "%s/%s" % (
+                    plural, obj["metadata"]["name"]))
+
+    def reconcile_cert_manager(self, ns, ref):
+        """Issuers become Ready and Certificates get their Secret, once cert-manager's controller is available."""
+        plural, name = ref.split("/", 1)
+        if plural not in ("issuers", "clusterissuers", "certificates") or not self._cert_manager_ready():
+            return
+        res = self.store.find(CERT_MANAGER_GROUP, "v1", plural)
+        obj = self.store.get(res, ns, name)
+        stamp = now_iso()
+        if plural != "certificates":
+            self._set_condition(res, obj, "Ready", "True", "IsReady", "", stamp)
+            for cert_res in self._maybe("certificates"):
+                for cert in self.store.list(cert_res)["items"]:
+                    self.later(0, "cert_manager", cert["metadata"]["namespace"],
+                               "certificates/" + cert["metadata"]["name"])
+            return
+        issuer_ref = (obj.get("spec") or {}).get("issuerRef") or {}
+        kind = issuer_ref.get("kind", "Issuer")
+        issuer = self.store.objects.get((CERT_MANAGER_GROUP, "clusterissuers" if kind == "ClusterIssuer"
+                                         else "issuers", "" if kind == "ClusterIssuer" else ns,
+                                         issuer_ref.get("name", "")))
+        issuer_ready = issuer and any(c.get("type") == "Ready" and c.get("status") == "True"
+                                      for c in (issuer.get("status") or {}).get("conditions") or [])
+        if not issuer_ready:
+            self._set_condition(res, obj, "Ready", "False", "IssuerNotReady" if issuer else "IssuerNotFound",
+                                'Issuer "%s" not %s' % (issuer_ref.get("name"), "ready" if issuer else "found"),
+                                stamp)
+            return
+        secret_name = obj["spec"]["secretName"]
+        if ("", "secrets", ns, secret_name) not in self.store.objects:
+            names = list(obj["spec"].get("dnsNames") or []) or [obj["spec"].get("commonName") or name]
+            ca_cert, ca_key = pki.make_ca(names[0])
+            cert, key = pki.make_serving_cert(ca_cert, ca_key, "127.0.0.1")
+            pem = serialization.Encoding.PEM
+            self.store.create(self.res["secrets"], ns, {
+                "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                "metadata": {"name": secret_name, "annotations": {
+                    "cert-manager.io/certificate-name": name, "cert-manager.io/issuer-name": issuer_ref.get("name"),
+                    "cert-manager.io/issuer-kind": kind}},
+                "data": {"tls.crt": base64.b64encode(cert.public_bytes(pem)).decode(),
+                         "tls.key": base64.b64encode(pki.key_pem(key)).decode(),
+                         "ca.crt": base64.b64encode(ca_cert.public_bytes(pem)).decode()}}, "cert-manager")
+        self._set_condition(res, obj, "Ready", "True", "Ready", "Certificate is up to date and has not expired",
+                            stamp, notAfter=cert_not_after(), revision=1)
+
+    def _maybe(self, plural):
+        try:
+            return [self.store.find(CERT_MANAGER_GROUP, "v1", plural)]
+        except K8sError:
+            return []
+
+    def _set_condition(self, res, obj, kind, status, reason, message, stamp, **extra):
+        current = [c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == kind]
+        if current and (current[0].get("status"), current[0].get("reason")) == (status, reason):
+            return
+        new = dict(obj.get("status") or {}, conditions=[{
+            "type": kind, "status": status, "reason": reason, "message": message, "lastTransitionTime": stamp,
+            "observedGeneration": obj["metadata"].get("generation", 1)}], **extra)
+        self.store.replace(res, obj["metadata"].get("namespace"), obj["metadata"]["name"], dict(obj, status=new),
+                           "cert-manager", status_only=True)
 
     # --- services -------------------------------------------------------------
     def reconcile_endpoints_in(self, ns, _name):

@@ -20,7 +20,7 @@ def _name(common_name):
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def _key_pem(key):
+def key_pem(key):
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
 
@@ -74,8 +74,8 @@ class ClusterPki:
         ca_cert, ca_key = make_ca("kserve-lab %s" % name)
         cert, cert_key = make_serving_cert(ca_cert, ca_key, self.host)
         ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
-        files = {"ca.pem": ca_pem, "ca.key": _key_pem(ca_key),
-                 "apiserver.pem": cert.public_bytes(serialization.Encoding.PEM), "apiserver.key": _key_pem(cert_key)}
+        files = {"ca.pem": ca_pem, "ca.key": key_pem(ca_key),
+                 "apiserver.pem": cert.public_bytes(serialization.Encoding.PEM), "apiserver.key": key_pem(cert_key)}
         for filename, data in files.items():
             with open(os.path.join(folder, filename), "wb") as handle:
                 handle.write(data)

@@ -11,15 +11,25 @@ import signal
 import threading
 import time
 
+import yaml
+
 from .clusters import ClusterRuntime
 from .core import Knobs, LabServer, RequestLog
 from .gcs import GcsServer
 from .gke import GkeHandler, GkeState
 from .iam import IamHandler, IamState
 from .pki import ClusterPki
+from .releases import MirrorServer, write_mirror
 from .serviceusage import ServiceUsageHandler, ServiceUsageState
 
 HOST = "127.0.0.1"
+VERSIONS = os.path.join(os.path.dirname(__file__), "..", "..", "playbooks", "vars", "versions.yml")
+
+
+def default_versions():
+    """The collection's pinned versions: the mirror has stand-ins for exactly these."""
+    with open(VERSIONS, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["kserve_gke_version_defaults"]
 
 
 def load_knobs(state_dir):
@@ -58,7 +68,10 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
     iam = LabServer((HOST, 0), type("BoundIam", (IamHandler,), {"state": iam_state}), "iam", log, knobs,
                     auth_token=token)
     gcs = GcsServer((HOST, 0), os.path.join(state_dir, "gcs"), log, knobs, iam=iam_state)
-    servers = {"gke": gke, "gcs": gcs, "serviceusage": serviceusage, "iam": iam}
+    mirror_dir = os.path.join(state_dir, "mirror")
+    write_mirror(mirror_dir, default_versions())
+    mirror = MirrorServer((HOST, 0), mirror_dir, log, knobs)
+    servers = {"gke": gke, "gcs": gcs, "serviceusage": serviceusage, "iam": iam, "mirror": mirror}
     for srv in servers.values():
         threading.Thread(target=srv.serve_forever, daemon=True).start()
 
@@ -66,7 +79,7 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     endpoints = {"pid": os.getpid(), "token": token, "knobs": knobs.as_dict(),
-                 "gke": gke.url, "gcs": gcs.url, "serviceusage": serviceusage.url, "iam": iam.url, "project": "kserve-lab"}
+                 "gke": gke.url, "gcs": gcs.url, "serviceusage": serviceusage.url, "iam": iam.url, "mirror": mirror.url, "project": "kserve-lab"}
     tmp = os.path.join(state_dir, "endpoints.json.tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(endpoints, handle, indent=2)

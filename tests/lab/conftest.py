@@ -65,6 +65,11 @@ class Lab:
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 
+    def kubectl_apply(self, text):
+        """kubectl apply -f - on the kubeconfig the gke_cluster role wrote; returns the process."""
+        return subprocess.run(["kubectl", "--kubeconfig", os.path.join(self.directory, "kserve-gke.kubeconfig"),
+                               "apply", "-f", "-"], input=text, capture_output=True, text=True, check=False)
+
     def writes(self, since=0, service=None):
         """The mutating requests logged after the first `since` requests."""
         return [r for r in self.requests()[since:] if r["mutating"] and service in (None, r["service"])]

@@ -3,6 +3,7 @@
 """scripts/bootstrap and the offline pip bootstrap for ansible-test."""
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -52,3 +53,19 @@ def test_offline_get_pip_installs_pip_from_ensurepip(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     version = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("pip %s " % bundled)
+
+
+def test_release_checksums_records_a_mirror_directory(tmp_path):
+    release = tmp_path / "cert-manager" / "cert-manager" / "releases" / "download" / "v1.21.2"
+    release.mkdir(parents=True)
+    (release / "cert-manager.yaml").write_bytes(b"kind: Namespace\n")
+    (tmp_path / "README").write_text("not a release file")
+    script = os.path.join(ROOT, "scripts", "release-checksums")
+    proc = subprocess.run([sys.executable, script, str(tmp_path)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    digest = hashlib.sha256(b"kind: Namespace\n").hexdigest()
+    assert "  cert-manager/cert-manager/releases/download/v1.21.2/cert-manager.yaml: %s\n" % digest in proc.stdout
+    assert "README" not in proc.stdout
+    empty = subprocess.run([sys.executable, script, str(release / "nothing")], capture_output=True, text=True,
+                           check=False)
+    assert empty.returncode == 2

@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, kserve_gke contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Release manifests as plain data: where a file comes from, whether its bytes
+are the ones pinned, and its documents in the order they must be applied."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+try:
+    import yaml
+    HAS_YAML = True
+except ImportError:
+    HAS_YAML = False
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# Cluster-scoped kinds that others depend on come first, as kubectl would need them.
+FIRST = ("Namespace", "CustomResourceDefinition")
+
+
+class ManifestError(Exception):
+    pass
+
+
+def source_of(relative, base_url, local_dir):
+    """('file', path) or ('url', url) for a release file's path relative to github.com."""
+    relative = relative.lstrip("/")
+    if local_dir:
+        return "file", "%s/%s" % (local_dir.rstrip("/"), relative)
+    return "url", "%s/%s" % ((base_url or "https://github.com").rstrip("/"), relative)
+
+
+def check_sha256(data, expected, where):
+    """The file's sha256; raises when a pinned one differs."""
+    actual = hashlib.sha256(data).hexdigest()
+    if expected:
+        expected = expected.lower().replace("sha256:", "")
+        if not SHA256_RE.match(expected):
+            raise ManifestError("The pinned checksum for %s is not a sha256 (64 hex digits): %r. Fix: correct it "
+                                "in kserve_gke_checksums." % (where, expected))
+        if actual != expected:
+            raise ManifestError("%s has sha256 %s, but %s is pinned. The file changed upstream or on the mirror, "
+                                "or the download was altered. Fix: check the source; update the pin with "
+                                "scripts/release-checksums only if the new file is trusted."
+                                % (where, actual, expected))
+    return actual
+
+
+def split(text, where):
+    """(crds, namespaces, others): the documents of a multi-document YAML, empty ones dropped."""
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d]
+    except yaml.YAMLError as exc:
+        raise ManifestError("%s is not valid YAML: %s" % (where, exc))
+    bad = [d for d in docs if not isinstance(d, dict) or not d.get("kind") or not d.get("apiVersion")]
+    if bad:
+        raise ManifestError("%s holds %d document(s) without kind or apiVersion; it is not a Kubernetes "
+                            "manifest. Fix: check the URL or the mirror." % (where, len(bad)))
+    crds = [d for d in docs if d["kind"] == "CustomResourceDefinition"]
+    namespaces = [d for d in docs if d["kind"] == "Namespace"]
+    others = [d for d in docs if d["kind"] not in FIRST]
+    return crds, namespaces, others
+
+
+def summary(docs):
+    """'3 Deployment, 1 Service, ...' for the log."""
+    counts = {}
+    for doc in docs:
+        counts[doc["kind"]] = counts.get(doc["kind"], 0) + 1
+    return ", ".join("%d %s" % (n, k) for k, n in sorted(counts.items()))

@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Stand-ins for the upstream release manifests, served by the lab's mirror.
+
+Nothing here is copied from upstream: each file is written here with the
+shape that matters to the roles (the same file names and URL layout as the
+GitHub releases, the same kinds, names, namespaces, Services and webhook
+configurations, CRDs with permissive schemas), so that applying one to a lab
+cluster behaves like applying the real one: CRDs take time to be Established,
+webhooks refuse requests until their Deployment is ready, and so on.
+
+The files are written under .lab/mirror/ at `scripts/lab up`, laid out as
+github.com lays out release assets, so a mirror base URL or a local directory
+replaces https://github.com/ and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from http.server import SimpleHTTPRequestHandler
+from urllib.parse import urlsplit
+
+import yaml
+
+from .core import LabServer, start_request
+
+
+def _crd(group, kind, plural, scope="Namespaced", short=(), categories=(), version="v1"):
+    open_object = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "%s.%s" % (plural, group)},
+        "spec": {
+            "group": group, "scope": scope,
+            "names": {"kind": kind, "listKind": kind + "List", "plural": plural, "singular": kind.lower(),
+                      **({"shortNames": list(short)} if short else {}),
+                      **({"categories": list(categories)} if categories else {})},
+            "versions": [{"name": version, "served": True, "storage": True, "subresources": {"status": {}},
+                          "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                              "apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                              "metadata": {"type": "object"}, "spec": open_object, "status": open_object}}}}],
+        },
+    }
+
+
+def _labels(app, component, part_of):
+    return {"app.kubernetes.io/name": app, "app.kubernetes.io/component": component,
+            "app.kubernetes.io/part-of": part_of}
+
+
+def _deployment(name, namespace, labels, image, port=None, secret_volume=None, args=()):
+    container = {"name": name, "image": image, "args": list(args),
+                 **({"ports": [{"containerPort": port, "name": "https"}]} if port else {})}
+    spec = {"serviceAccountName": name, "containers": [container]}
+    if secret_volume:
+        container["volumeMounts"] = [{"name": "cert", "mountPath": "/tmp/certs", "readOnly": True}]
+        spec["volumes"] = [{"name": "cert", "secret": {"secretName": secret_volume}}]
+    meta = {"name": name, "namespace": namespace, "labels": labels}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
+            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": spec}}}
+
+
+def _service(name, namespace, selector, port, target):
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"type": "ClusterIP", "selector": selector,
+                     "ports": [{"name": "https", "port": port, "targetPort": target}]}}
+
+
+def _service_account(name, namespace):
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": namespace}}
+
+
+def _webhook(kind, name, hook, service, namespace, path, rules, namespace_selector=None, policy="Fail"):
+    entry = {"name": hook, "admissionReviewVersions": ["v1"], "sideEffects": "None", "failurePolicy": policy,
+             "timeoutSeconds": 30,
+             "clientConfig": {"service": {"name": service, "namespace": namespace, "path": path, "port": 443}},
+             "rules": rules}
+    if namespace_selector:
+        entry["namespaceSelector"] = namespace_selector
+    return {"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": {"name": name},
+            "webhooks": [entry]}
+
+
+def cert_manager(version):
+    """cert-manager's single-file install: CRDs, controller, cainjector, webhook."""
+    ns = "cert-manager"
+    docs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}]
+    docs += [_crd("cert-manager.io", k, p, scope, short, ["cert-manager"]) for k, p, scope, short in (
+        ("Certificate", "certificates", "Namespaced", ("cert", "certs")),
+        ("CertificateRequest", "certificaterequests", "Namespaced", ("cr", "crs")),
+        ("Issuer", "issuers", "Namespaced", ()),
+        ("ClusterIssuer", "clusterissuers", "Cluster", ()))]
+    docs += [_crd("acme.cert-manager.io", k, p, categories=["cert-manager", "cert-manager-acme"])
+             for k, p in (("Order", "orders"), ("Challenge", "challenges"))]
+    for name, component in (("cert-manager", "controller"), ("cert-manager-cainjector", "cainjector"),
+                            ("cert-manager-webhook", "webhook")):
+        docs.append(_service_account(name, ns))
+        image = "quay.io/jetstack/cert-manager-%s:v%s" % (component, version)
+        docs.append(_deployment(name, ns, _labels(name, component, "cert-manager"), image,
+                                port=10250 if component == "webhook" else None))
+    docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                 "metadata": {"name": "cert-manager-controller"},
+                 "rules": [{"apiGroups": ["cert-manager.io", "acme.cert-manager.io", ""],
+                            "resources": ["*"], "verbs": ["*"]}]})
+    docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                 "metadata": {"name": "cert-manager-controller"},
+                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                             "name": "cert-manager-controller"},
+                 "subjects": [{"kind": "ServiceAccount", "name": "cert-manager", "namespace": ns}]})
+    docs.append(_service("cert-manager-webhook", ns, _labels("cert-manager-webhook", "webhook", "cert-manager"),
+                         443, 10250))
+    rules = [{"apiGroups": ["cert-manager.io", "acme.cert-manager.io"], "apiVersions": ["v1"],
+              "operations": ["CREATE", "UPDATE"], "resources": ["*/*"]}]
+    skip_own = {"matchExpressions": [{"key": "cert-manager.io/disable-validation", "operator": "NotIn",
+                                      "values": ["true"]}]}
+    docs.append(_webhook("ValidatingWebhookConfiguration", "cert-manager-webhook", "webhook.cert-manager.io",
+                         "cert-manager-webhook", ns, "/validate", rules, skip_own))
+    docs.append(_webhook("MutatingWebhookConfiguration", "cert-manager-webhook", "webhook.cert-manager.io",
+                         "cert-manager-webhook", ns, "/mutate",
+                         [{"apiGroups": ["cert-manager.io"], "apiVersions": ["v1"], "operations": ["CREATE"],
+                           "resources": ["certificaterequests"]}]))
+    return {"cert-manager/cert-manager/releases/download/v%s/cert-manager.yaml" % version: docs}
+
+
+# component name in versions.yml -> the function that writes its release files
+RELEASES = {"cert_manager": cert_manager}
+
+
+def write_mirror(directory, versions):
+    """Write the stand-in release files for these versions; return their relative paths."""
+    written = []
+    for component, make in RELEASES.items():
+        if component not in versions:
+            continue
+        for relative, docs in make(versions[component]).items():
+            path = os.path.join(directory, relative)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write("# Lab stand-in for %s, written by scripts/kserve_lab/releases.py.\n" % relative)
+                yaml.safe_dump_all(docs, handle, sort_keys=False)
+            written.append(relative)
+    return written
+
+
+class MirrorHandler(SimpleHTTPRequestHandler):
+    """Static files from .lab/mirror, as a release mirror serves them: no directory listings,
+    with the lab's request log and faults."""
+
+    protocol_version = "HTTP/1.1"
+    _status = 0
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        """The request log replaces the default stderr lines."""
+
+    def send_response(self, code, message=None):
+        self._status = code
+        super().send_response(code, message)
+
+    def list_directory(self, path):
+        self.send_error(404, "Not Found")
+
+    def _serve(self, method, handler):
+        path = urlsplit(self.path).path
+        fault = start_request(self, method, path)
+        if fault == "reset":
+            return
+        if fault in ("429", "500", "503"):
+            self.send_error(int(fault))
+        else:
+            handler()
+        self.server.log.record("mirror", method, path, self._status, **({"fault": fault} if fault else {}))
+
+    def do_GET(self):  # noqa: N802
+        self._serve("GET", super().do_GET)
+
+    def do_HEAD(self):  # noqa: N802
+        self._serve("HEAD", super().do_HEAD)
+
+
+class MirrorServer(LabServer):
+    def __init__(self, address, directory, log, knobs):
+        super().__init__(address, partial(MirrorHandler, directory=directory), "mirror", log, knobs)

@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The cert_manager role against a lab cluster and the lab's release mirror."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from conftest import recap
+
+PATH = "cert-manager/cert-manager/releases/download/v1.21.2/cert-manager.yaml"
+CERTIFICATE = """
+apiVersion: cert-manager.io/v1
+kind: Issuer
+metadata: {name: selfsigned, namespace: default}
+spec: {selfSigned: {}}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: serving-cert, namespace: default}
+spec:
+  secretName: serving-cert
+  dnsNames: [webhook.default.svc]
+  issuerRef: {name: selfsigned, kind: Issuer}
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster(lab):
+    proc = lab.play("gke_cluster")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    return lab
+
+
+def test_check_mode_on_a_bare_cluster_writes_nothing(cluster):
+    before = len(cluster.requests())
+    proc = cluster.play("cert_manager", "--check")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert int(recap(proc)["changed"]) > 0
+    assert cluster.writes(before) == []
+
+
+def test_a_pinned_sha256_that_differs_stops_before_any_apply(cluster):
+    before = len(cluster.requests())
+    proc = cluster.play("cert_manager", "-e", json.dumps({"kserve_gke_checksums": {PATH: "0" * 64}}))
+    assert proc.returncode != 0
+    assert "but %s is pinned" % ("0" * 64) in proc.stdout
+    assert cluster.writes(before) == []
+
+
+def test_install_proves_the_webhook_then_a_second_run_writes_nothing(cluster):
+    proc = cluster.play("cert_manager")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "Prove the webhook admits an Issuer" in proc.stdout
+    before = len(cluster.requests())
+    again = cluster.play("cert_manager")
+    assert again.returncode == 0 and recap(again)["changed"] == "0"
+    assert cluster.writes(before) == []
+    proc = cluster.kubectl_apply(CERTIFICATE)
+    assert proc.returncode == 0, proc.stderr
+    wait = cluster.kubectl("wait", "--for=condition=Ready", "certificate/serving-cert", "--timeout=30s")
+    assert "condition met" in wait
+    secret = json.loads(cluster.kubectl("get", "secret/serving-cert", "-o", "json"))
+    assert secret["type"] == "kubernetes.io/tls" and "tls.crt" in secret["data"]
+
+
+def test_local_directory_mode_reads_the_mirror_layout(cluster):
+    before = len(cluster.requests())
+    proc = cluster.play("cert_manager", "-e", "kserve_gke_release_dir=%s" % os.path.join(cluster.directory, "mirror"),
+                        "-e", "kserve_gke_release_base=http://127.0.0.1:9")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert not [r for r in cluster.requests()[before:] if r["service"] == "mirror"]
+
+
+def test_pods_that_cannot_run_end_in_a_message_that_says_why(cluster):
+    cluster.kubectl("-n", "cert-manager", "delete", "deployment/cert-manager-webhook")
+    proc = cluster.play("gke_cluster", "-e", "gke_cluster_system_node_count=0")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    proc = cluster.play("cert_manager", "-e", "cert_manager_wait_timeout=3")
+    assert proc.returncode != 0
+    assert "cert-manager 1.21.2 is not ready" in proc.stdout
+    assert "untolerated taint" in proc.stdout and "cert-manager-webhook" in proc.stdout
+    cluster.play("gke_cluster", "-e", "gke_cluster_system_node_count=1")
