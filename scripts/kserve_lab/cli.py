@@ -180,6 +180,7 @@ def env_lines(endpoints, directory):
         ("KSERVE_GKE_STORAGE_ENDPOINT", endpoints["gcs"] + "/"),
         # Release manifests: the lab's mirror stands in for https://github.com.
         ("KSERVE_GKE_RELEASE_BASE", endpoints["mirror"]),
+        ("KSERVE_GKE_RAW_BASE", endpoints["mirror"] + "/raw"),
     ])
     return ["export %s=%s" % (k, shlex.quote(v)) for k, v in exports.items()]
 

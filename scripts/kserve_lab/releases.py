@@ -124,24 +124,56 @@ def cert_manager(version):
     return {"cert-manager/cert-manager/releases/download/v%s/cert-manager.yaml" % version: docs}
 
 
+def nvidia_driver_installer(ref="master"):
+    """GKE's driver-installer DaemonSets (raw files of container-engine-accelerators, not a release):
+    one for COS nodes, one for Ubuntu nodes. Both skip nodes whose driver GKE manages."""
+    files = {}
+    for variant, image in (("cos", "cos-nvidia-installer:fixed"), ("ubuntu", "ubuntu-nvidia-driver-installer")):
+        labels = {"k8s-app": "nvidia-driver-installer"}
+        distro = "cos" if variant == "cos" else "ubuntu"
+        daemonset = {
+            "apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": {"name": "nvidia-driver-installer", "namespace": "kube-system", "labels": labels},
+            "spec": {"selector": {"matchLabels": labels}, "updateStrategy": {"type": "RollingUpdate"},
+                     "template": {"metadata": {"labels": labels}, "spec": {
+                         "priorityClassName": "system-node-critical", "hostNetwork": True, "hostPID": True,
+                         "tolerations": [{"operator": "Exists"}],
+                         "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                             "nodeSelectorTerms": [{"matchExpressions": [
+                                 {"key": "cloud.google.com/gke-accelerator", "operator": "Exists"},
+                                 {"key": "cloud.google.com/gke-gpu-driver-version", "operator": "DoesNotExist"},
+                                 {"key": "cloud.google.com/gke-os-distribution", "operator": "In",
+                                  "values": [distro]}]}]}}},
+                         "containers": [{"name": "pause", "image": "gcr.io/google-containers/pause:2.0"}],
+                         "initContainers": [{"name": "nvidia-driver-installer", "image": "gke-nvidia-installer/"
+                                             + image, "securityContext": {"privileged": True}}]}}}}
+        path = ("GoogleCloudPlatform/container-engine-accelerators/%s/nvidia-driver-installer/%s/"
+                "daemonset-preloaded.yaml" % (ref, variant))
+        files["raw/" + path] = [daemonset]
+    return files
+
+
 # component name in versions.yml -> the function that writes its release files
 RELEASES = {"cert_manager": cert_manager}
+# files that are not versioned releases (raw.githubusercontent.com paths, under raw/)
+UNVERSIONED = (nvidia_driver_installer,)
 
 
 def write_mirror(directory, versions):
-    """Write the stand-in release files for these versions; return their relative paths."""
-    written = []
+    """Write the stand-in release files for these versions, and the unversioned ones; return their paths."""
+    files = {}
     for component, make in RELEASES.items():
-        if component not in versions:
-            continue
-        for relative, docs in make(versions[component]).items():
-            path = os.path.join(directory, relative)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write("# Lab stand-in for %s, written by scripts/kserve_lab/releases.py.\n" % relative)
-                yaml.safe_dump_all(docs, handle, sort_keys=False)
-            written.append(relative)
-    return written
+        if component in versions:
+            files.update(make(versions[component]))
+    for make in UNVERSIONED:
+        files.update(make())
+    for relative, docs in files.items():
+        path = os.path.join(directory, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("# Lab stand-in for %s, written by scripts/kserve_lab/releases.py.\n" % relative)
+            yaml.safe_dump_all(docs, handle, sort_keys=False)
+    return sorted(files)
 
 
 class MirrorHandler(SimpleHTTPRequestHandler):
