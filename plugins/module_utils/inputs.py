@@ -251,6 +251,24 @@ def check_public_read(config):
     return []
 
 
+DEPLOYMENT_MODES = ("Knative", "Standard")
+# KServe 0.16 renamed its deployment modes; the old names are still accepted upstream.
+OLD_DEPLOYMENT_MODES = {"Serverless": "Knative", "RawDeployment": "Standard"}
+
+
+def check_deployment_mode(config):
+    """(errors, warnings) for kserve_deployment_mode."""
+    mode = config.get("kserve_deployment_mode")
+    if mode is None or mode in DEPLOYMENT_MODES:
+        return [], []
+    if mode in OLD_DEPLOYMENT_MODES:
+        return [], ["kserve_deployment_mode: %s is the name KServe used before 0.16; it still works, but write %s"
+                    % (mode, OLD_DEPLOYMENT_MODES[mode])]
+    return [_problem("kserve_deployment_mode", "%r is not a KServe deployment mode" % (mode,),
+                     "use Knative (the default: scale to zero, needs Knative and Istio) or Standard (plain "
+                     "Deployments, no Knative or Istio mesh needed)")], []
+
+
 def check_config(config, defined_names=()):
     """Check every known inventory variable; return (errors, warnings)."""
     errors = check_required(config, REQUIRED)
@@ -269,5 +287,6 @@ def check_config(config, defined_names=()):
     errors += check_auth(present)
     errors += check_model_source(present)
     errors += check_public_read(present)
+    mode_errors, mode_warnings = check_deployment_mode(present)
     renamed_errors, warnings = check_renamed(defined_names)
-    return errors + renamed_errors, warnings
+    return errors + mode_errors + renamed_errors, warnings + mode_warnings

@@ -33,6 +33,7 @@ def run_site(host, extra_vars, inventory="inventories/lab", playbook="site.yml")
     ({"gke_cluster_gpu_machine_type": "g2-standard-8"}, "nvidia-tesla-t4 does not attach to G2 machines"),
     ({"model_dir": "/srv/model"}, "model_dir: was renamed and is not read any more. Fix: rename it to gcs_model_source"),
     ({"kserve_gke_versions": {"kserve": "0.7.0"}}, "KServe 0.7.0 is not a version this collection knows"),
+    ({"kserve_deployment_mode": "ModelMesh"}, "kserve_deployment_mode: 'ModelMesh' is not a KServe deployment mode"),
     ({"kserve_gke_versions": {"kubernetes": "1.32", "knative": "1.21.1"}},
      "Knative Serving 1.21.1 supports Kubernetes 1.33 to any, but the cluster runs 1.32"),
 ])

@@ -157,3 +157,19 @@ def test_check_config_reports_every_problem_at_once():
 
 def test_check_config_good():
     assert inputs.check_config(GOOD) == ([], [])
+
+
+@pytest.mark.parametrize("mode, errors, warnings", [
+    (None, 0, 0), ("Knative", 0, 0), ("Standard", 0, 0),
+    ("Serverless", 0, 1), ("RawDeployment", 0, 1),
+    ("ModelMesh", 1, 0), ("knative", 1, 0),
+])
+def test_deployment_mode(mode, errors, warnings):
+    found_errors, found_warnings = inputs.check_deployment_mode({"kserve_deployment_mode": mode})
+    assert (len(found_errors), len(found_warnings)) == (errors, warnings)
+    assert all("Fix:" in e and e.startswith("kserve_deployment_mode") for e in found_errors)
+
+
+def test_an_old_deployment_mode_name_says_the_new_one():
+    warning = inputs.check_deployment_mode({"kserve_deployment_mode": "RawDeployment"})[1][0]
+    assert "write Standard" in warning
