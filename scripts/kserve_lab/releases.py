@@ -124,6 +124,56 @@ def cert_manager(version):
     return {"cert-manager/cert-manager/releases/download/v%s/cert-manager.yaml" % version: docs}
 
 
+def knative_serving(version):
+    """Knative Serving's two release files: the CRDs, and the core (controllers, webhook, config)."""
+    ns = "knative-serving"
+    tag = "knative-v%s" % version
+    crds = [_crd(group, kind, plural, categories=["all", "knative", "serving"] if group == "serving.knative.dev"
+                 else ["knative-internal"], short=short)
+            for group, kind, plural, short in (
+                ("serving.knative.dev", "Service", "services", ("kservice", "ksvc")),
+                ("serving.knative.dev", "Configuration", "configurations", ("config", "cfg")),
+                ("serving.knative.dev", "Revision", "revisions", ("rev",)),
+                ("serving.knative.dev", "Route", "routes", ("rt",)),
+                ("caching.internal.knative.dev", "Image", "images", ("img",)),
+                ("networking.internal.knative.dev", "Ingress", "ingresses", ("kingress", "king")),
+                ("networking.internal.knative.dev", "ServerlessService", "serverlessservices", ("sks",)),
+                ("networking.internal.knative.dev", "Certificate", "certificates", ("kcert",)),
+                ("autoscaling.internal.knative.dev", "PodAutoscaler", "podautoscalers", ("kpa", "pa")),
+                ("autoscaling.internal.knative.dev", "Metric", "metrics", ()))]
+    crds.append(_crd("serving.knative.dev", "DomainMapping", "domainmappings", short=("dm",), version="v1beta1"))
+    labels = {"app.kubernetes.io/name": "knative-serving", "app.kubernetes.io/version": version}
+    core = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}}]
+    for name in ("activator", "autoscaler", "controller", "webhook"):
+        core.append(_service_account(name, ns))
+        app = dict(labels, app=name)
+        image = "gcr.io/knative-releases/knative.dev/serving/cmd/%s:v%s" % (name, version)
+        core.append(_deployment(name, ns, app, image, port=8443 if name == "webhook" else None))
+    core.append(_service("webhook", ns, dict(labels, app="webhook"), 443, 8443))
+    for name, data in (("config-domain", {"_example": "# the domain routes are published under"}),
+                       ("config-features", {"_example": "# feature flags"}),
+                       ("config-network", {"_example": "# networking layer"}),
+                       ("config-deployment", {"_example": "# deployment defaults"})):
+        core.append({"apiVersion": "v1", "kind": "ConfigMap",
+                     "metadata": {"name": name, "namespace": ns, "labels": labels}, "data": data})
+    serving_rules = [{"apiGroups": ["serving.knative.dev", "autoscaling.internal.knative.dev",
+                                    "networking.internal.knative.dev"], "apiVersions": ["*"],
+                      "operations": ["CREATE", "UPDATE"], "resources": ["*/*"]}]
+    core.append(_webhook("ValidatingWebhookConfiguration", "validation.webhook.serving.knative.dev",
+                         "validation.webhook.serving.knative.dev", "webhook", ns, "/resource-validation",
+                         serving_rules))
+    core.append(_webhook("MutatingWebhookConfiguration", "webhook.serving.knative.dev", "webhook.serving.knative.dev",
+                         "webhook", ns, "/defaulting", serving_rules))
+    config_hook = _webhook("ValidatingWebhookConfiguration", "config.webhook.serving.knative.dev",
+                           "config.webhook.serving.knative.dev", "webhook", ns, "/config-validation",
+                           [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                             "resources": ["configmaps/*"]}])
+    config_hook["webhooks"][0]["objectSelector"] = {"matchLabels": {"app.kubernetes.io/name": "knative-serving"}}
+    core.append(config_hook)
+    base = "knative/serving/releases/download/%s/" % tag
+    return {base + "serving-crds.yaml": crds, base + "serving-core.yaml": core}
+
+
 def nvidia_driver_installer(ref="master"):
     """GKE's driver-installer DaemonSets (raw files of container-engine-accelerators, not a release):
     one for COS nodes, one for Ubuntu nodes. Both skip nodes whose driver GKE manages."""
@@ -154,7 +204,7 @@ def nvidia_driver_installer(ref="master"):
 
 
 # component name in versions.yml -> the function that writes its release files
-RELEASES = {"cert_manager": cert_manager}
+RELEASES = {"cert_manager": cert_manager, "knative": knative_serving}
 # files that are not versioned releases (raw.githubusercontent.com paths, under raw/)
 UNVERSIONED = (nvidia_driver_installer,)
 

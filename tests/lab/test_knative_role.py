@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The knative role on a lab cluster: Serving installed from the mirror, its
+configuration written only once its webhook serves, nothing written twice."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import recap
+
+DOMAIN = ("-e", "knative_domain_mode=custom", "-e", "knative_domain=models.example.com")
+
+
+@pytest.fixture(scope="module")
+def cluster(lab):
+    proc = lab.play("gke_cluster")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    return lab
+
+
+def test_a_custom_domain_mode_without_a_domain_is_refused_before_any_request(cluster):
+    before = len(cluster.requests())
+    proc = cluster.play("knative", "-e", "knative_domain_mode=custom")
+    assert proc.returncode != 0 and "knative_domain is empty" in proc.stdout
+    assert [r for r in cluster.requests()[before:] if r["service"] == "k8s"] == []
+
+
+def test_check_mode_writes_nothing(cluster):
+    before = len(cluster.requests())
+    proc = cluster.play("knative", "--check", *DOMAIN)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert cluster.writes(before) == []
+
+
+def test_install_configures_gpu_scheduling_and_the_domain_then_writes_nothing(cluster):
+    proc = cluster.play("knative", *DOMAIN)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    features = json.loads(cluster.kubectl("-n", "knative-serving", "get", "configmap/config-features", "-o",
+                                          "json"))["data"]
+    assert features["kubernetes.podspec-nodeselector"] == "enabled"
+    assert features["kubernetes.podspec-tolerations"] == "enabled"
+    assert "_example" in features  # the manifest's keys stay: the configuration has a field manager of its own
+    domain = json.loads(cluster.kubectl("-n", "knative-serving", "get", "configmap/config-domain", "-o", "json"))
+    assert domain["data"]["models.example.com"] == ""
+    before = len(cluster.requests())
+    again = cluster.play("knative", *DOMAIN)
+    assert again.returncode == 0 and recap(again)["changed"] == "0"
+    assert cluster.writes(before) == []
+
+
+def test_sslip_without_an_ingress_address_names_the_known_failure(cluster):
+    proc = cluster.play("knative", "-e", "knative_domain_mode=sslip")
+    assert proc.returncode != 0
+    assert "no external address yet (known failure 3)" in proc.stdout and "run the istio role first" in proc.stdout
