@@ -21,6 +21,9 @@ import yaml
 from .core import JsonHandler, LabServer, start_request
 from .k8s_store import K8sError
 
+# Workloads with the scale subresource (autoscaling/v1 Scale), as kubectl scale uses it.
+SCALABLE = ("deployments", "statefulsets")
+
 PATCH_TYPES = {
     "application/merge-patch+json": "merge",
     "application/strategic-merge-patch+json": "strategic",
@@ -30,6 +33,18 @@ PATCH_TYPES = {
 }
 ROUTE_RE = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
                       r"(?:/namespaces/(?P<ns>[^/]+)(?=/[^/]+))?(?:/(?P<rest>.*))?$")
+
+
+def scale_of(obj):
+    """The autoscaling/v1 Scale view of a Deployment or StatefulSet."""
+    meta = obj["metadata"]
+    selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                         if k in meta},
+            "spec": {"replicas": int((obj.get("spec") or {}).get("replicas", 1))},
+            "status": {"replicas": int((obj.get("status") or {}).get("replicas", 0)),
+                       "selector": ",".join("%s=%s" % kv for kv in sorted(selector.items()))}}
 
 
 class K8sHandler(JsonHandler):
@@ -167,7 +182,8 @@ class K8sHandler(JsonHandler):
         res = self.server.store.find(group, version, rest[0])
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
-        if sub not in (None, "status", "log") or (sub == "status" and not res.status):
+        if sub not in (None, "status", "log", "scale") or (sub == "status" and not res.status) or (
+                sub == "scale" and res.plural not in SCALABLE):
             raise K8sError(404, "NotFound", "the server could not find the requested resource")
         return res, namespace, name, sub
 
@@ -205,6 +221,8 @@ class K8sHandler(JsonHandler):
             if name is None:
                 return 200, store.list(res, namespace, query.get("labelSelector"), query.get("fieldSelector")), []
             obj = store.get(res, namespace, name)
+            if sub == "scale":
+                return 200, scale_of(obj), []
             if sub == "log":
                 return 200, store.logs.get((namespace, name), ""), []
             return 200, obj, []
@@ -212,6 +230,8 @@ class K8sHandler(JsonHandler):
             body = self.body_of(raw, self.headers.get("Content-Type", ""))
             obj, warnings = store.create(res, namespace, body, manager, dry_run, validation)
             return 201, obj, warnings
+        if sub == "scale" and method in ("PUT", "PATCH") and name:
+            return 200, self.scale(res, namespace, name, method, raw, manager, dry_run), []
         if method == "PUT" and name:
             body = self.body_of(raw, self.headers.get("Content-Type", ""))
             obj, warnings = store.replace(res, namespace, name, body, manager, dry_run, validation,
@@ -233,6 +253,23 @@ class K8sHandler(JsonHandler):
         if method == "DELETE" and name:
             return 200, store.delete(res, namespace, name, dry_run), []
         raise K8sError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    def scale(self, res, namespace, name, method, raw, manager, dry_run):
+        """PUT or PATCH on <workload>/scale: only spec.replicas may change, as on a real API server."""
+        content_type = self.headers.get("Content-Type", "").split(";")[0].strip()
+        body = self.body_of(raw, content_type)
+        if method == "PATCH" and PATCH_TYPES.get(content_type) == "json":
+            values = [op.get("value") for op in body if op.get("path") == "/spec/replicas" and
+                      op.get("op") in ("add", "replace")]
+            replicas = values[-1] if values else None
+        else:
+            replicas = (body.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or replicas < 0:
+            raise K8sError(422, "Invalid", 'Scale.autoscaling "%s" is invalid: spec.replicas: Invalid value: %r: '
+                           "must be greater than or equal to 0" % (name, replicas))
+        obj = self.server.store.patch(res, namespace, name, "merge", {"spec": {"replicas": replicas}},
+                                      manager, False, dry_run)[0]
+        return scale_of(obj)
 
     def _exists(self, res, namespace, name):
         try:

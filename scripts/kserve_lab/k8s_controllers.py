@@ -46,6 +46,11 @@ from .k8s_store import K8sError, label_matcher, now_iso
 # Real seconds before the latency scale.
 POD_START, GPU_POD_START, LB_ADDRESS, CERT_MANAGER_DELAY = 8, 40, 25, 3
 CERT_MANAGER_GROUP = "cert-manager.io"
+# Workloads whose Pods turn Ready only once a Service they talk to has ready endpoints (their readiness
+# waits on it): Istio's gateway and Knative's Istio layer need istiod's xDS.
+NEEDS = {("istio-system", "istio-ingressgateway"): (("istio-system", "istiod"),),
+         ("knative-serving", "net-istio-controller"): (("istio-system", "istiod"),),
+         ("knative-serving", "net-istio-webhook"): (("istio-system", "istiod"),)}
 WORKLOADS = ("deployments", "statefulsets", "daemonsets", "jobs")
 GPU_NAMES = {"nvidia-tesla-t4": "Tesla T4", "nvidia-l4": "NVIDIA L4", "nvidia-tesla-a100": "NVIDIA A100-SXM4-40GB"}
 
@@ -462,6 +467,17 @@ class Controllers:
                                        missing[0]))
             return
         self.waiting_for_secrets.discard((ns, name))
+        owner = next((r["name"] for r in pod["metadata"].get("ownerReferences") or []), None)
+        blocked = [svc for svc in NEEDS.get((ns, owner), ()) if not self._ready_endpoints(*svc)]
+        if blocked:  # running, but its readiness probe fails until what it needs answers
+            if not (pod.get("status") or {}).get("phase"):
+                self._event(ns, pod, "Unhealthy", "Readiness probe failed: waiting for %s.%s" % (
+                    blocked[0][1], blocked[0][0]))
+                waiting = {"phase": "Running", "conditions": [{"type": "Ready", "status": "False",
+                                                               "reason": "ContainersNotReady"}]}
+                self.store.replace(self.res["pods"], ns, name, dict(pod, status=waiting), "kubelet", status_only=True)
+            self.later(2, "kubelet", ns, name)
+            return
         stamp = now_iso()
         done = runs_to_completion(pod["spec"])
         containers = pod["spec"].get("containers") or []

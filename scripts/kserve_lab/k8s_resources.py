@@ -68,6 +68,10 @@ class Resource:
         if self.status:
             entries.append({"name": self.plural + "/status", "singularName": "", "namespaced": self.namespaced,
                             "kind": self.kind, "verbs": ["get", "patch", "update"]})
+        if self.plural in ("deployments", "statefulsets"):
+            entries.append({"name": self.plural + "/scale", "singularName": "", "namespaced": True,
+                            "group": "autoscaling", "version": "v1", "kind": "Scale",
+                            "verbs": ["get", "patch", "update"]})
         if self.plural == "pods":
             entries.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod",
                             "verbs": ["get"]})

@@ -583,7 +583,9 @@ class Store:
             obj_res = next((r for (g, _unused, p), r in self.resources.items() if g == key[0] and p == key[1]), None)
             if obj_res is not None and key in self.objects:
                 self.delete(obj_res, name, key[3])
-        self._finish_namespace(self.objects[("", "namespaces", "", name)])
+        current = self.objects.get(("", "namespaces", "", name))
+        if current is not None:  # deleting its last object may already have finished it
+            self._finish_namespace(current)
         return copy.deepcopy(self.objects.get(("", "namespaces", "", name), ns))
 
     def _finish_namespace(self, ns):

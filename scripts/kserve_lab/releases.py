@@ -16,6 +16,7 @@ replaces https://github.com/ and nothing else.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import partial
 from http.server import SimpleHTTPRequestHandler
@@ -27,7 +28,9 @@ from .core import LabServer, start_request
 
 
 def _crd(group, kind, plural, scope="Namespaced", short=(), categories=(), version="v1"):
+    """A CRD with a permissive schema; `version` may be a tuple, the first one stored."""
     open_object = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    versions = (version,) if isinstance(version, str) else tuple(version)
     return {
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
         "metadata": {"name": "%s.%s" % (plural, group)},
@@ -36,10 +39,11 @@ def _crd(group, kind, plural, scope="Namespaced", short=(), categories=(), versi
             "names": {"kind": kind, "listKind": kind + "List", "plural": plural, "singular": kind.lower(),
                       **({"shortNames": list(short)} if short else {}),
                       **({"categories": list(categories)} if categories else {})},
-            "versions": [{"name": version, "served": True, "storage": True, "subresources": {"status": {}},
+            "versions": [{"name": name, "served": True, "storage": name == versions[0], "subresources": {"status": {}},
                           "schema": {"openAPIV3Schema": {"type": "object", "properties": {
                               "apiVersion": {"type": "string"}, "kind": {"type": "string"},
-                              "metadata": {"type": "object"}, "spec": open_object, "status": open_object}}}}],
+                              "metadata": {"type": "object"}, "spec": open_object, "status": open_object}}}}
+                         for name in versions],
         },
     }
 
@@ -62,10 +66,10 @@ def _deployment(name, namespace, labels, image, port=None, secret_volume=None, a
                      "template": {"metadata": {"labels": labels}, "spec": spec}}}
 
 
-def _service(name, namespace, selector, port, target):
+def _service(name, namespace, selector, port, target, kind="ClusterIP", ports=None):
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"type": "ClusterIP", "selector": selector,
-                     "ports": [{"name": "https", "port": port, "targetPort": target}]}}
+            "spec": {"type": kind, "selector": selector,
+                     "ports": ports or [{"name": "https", "port": port, "targetPort": target}]}}
 
 
 def _service_account(name, namespace):
@@ -174,6 +178,170 @@ def knative_serving(version):
     return {base + "serving-crds.yaml": crds, base + "serving-core.yaml": core}
 
 
+def net_istio(versions):
+    """net-istio's two release files: the Istio it is tested with (istio.yaml, CRDs, istiod and the
+    ingress gateway) and Knative's Istio networking layer (net-istio.yaml). The lab's istio.yaml
+    installs the Istio that versions.yml pins; upstream's installs the one net-istio was released with."""
+    ns, istio = "istio-system", versions["istio"]
+    crd_install = {"knative.dev/crd-install": "true"}
+    istio_docs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}]
+    for group, kinds in (
+            ("networking.istio.io", (("Gateway", "gateways", ("gw",)), ("VirtualService", "virtualservices", ("vs",)),
+                                     ("DestinationRule", "destinationrules", ("dr",)),
+                                     ("ServiceEntry", "serviceentries", ("se",)), ("Sidecar", "sidecars", ()),
+                                     ("EnvoyFilter", "envoyfilters", ()), ("WorkloadEntry", "workloadentries", ("we",)))),
+            ("security.istio.io", (("PeerAuthentication", "peerauthentications", ("pa",)),
+                                   ("AuthorizationPolicy", "authorizationpolicies", ("ap",)),
+                                   ("RequestAuthentication", "requestauthentications", ("ra",)))),
+            ("telemetry.istio.io", (("Telemetry", "telemetries", ("telemetry",)),))):
+        for kind, plural, short in kinds:
+            crd = _crd(group, kind, plural, short=short, categories=["istio-io", group.split(".", maxsplit=1)[0] + "-istio-io"],
+                       version=("v1", "v1beta1", "v1alpha3") if group == "networking.istio.io" else ("v1", "v1beta1"))
+            crd["metadata"]["labels"] = dict(crd_install, app="istio-pilot")
+            istio_docs.append(crd)
+    pilot = {"app": "istiod", "istio": "pilot"}
+    gateway = {"app": "istio-ingressgateway", "istio": "ingressgateway"}
+    istio_docs += [_service_account("istiod", ns), _service_account("istio-ingressgateway-service-account", ns),
+                   _deployment("istiod", ns, pilot, "docker.io/istio/pilot:%s" % istio, port=15017,
+                               args=("discovery", "--monitoringAddr=:15014")),
+                   _deployment("istio-ingressgateway", ns, gateway, "docker.io/istio/proxyv2:%s" % istio,
+                               args=("proxy", "router"))]
+    istio_docs[-1]["spec"]["template"]["spec"]["serviceAccountName"] = "istio-ingressgateway-service-account"
+    istio_docs.append(_service("istiod", ns, pilot, 443, 15017, ports=[
+        {"name": "grpc-xds", "port": 15010, "targetPort": 15010}, {"name": "https-dns", "port": 15012,
+                                                                   "targetPort": 15012},
+        {"name": "https-webhook", "port": 443, "targetPort": 15017}]))
+    istio_docs.append(_service("istio-ingressgateway", ns, gateway, 80, 8080, kind="LoadBalancer", ports=[
+        {"name": "status-port", "port": 15021, "targetPort": 15021},
+        {"name": "http2", "port": 80, "targetPort": 8080}, {"name": "https", "port": 443, "targetPort": 8443}]))
+    injector = _webhook("MutatingWebhookConfiguration", "istio-sidecar-injector", "namespace.sidecar-injector.istio.io",
+                        "istiod", ns, "/inject", [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
+                                                   "resources": ["pods"]}],
+                        {"matchLabels": {"istio-injection": "enabled"}})
+    validator = _webhook("ValidatingWebhookConfiguration", "istio-validator-istio-system",
+                         "rev.validation.istio.io", "istiod", ns, "/validate",
+                         [{"apiGroups": ["networking.istio.io", "security.istio.io", "telemetry.istio.io"],
+                           "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"], "resources": ["*"]}])
+    istio_docs += [injector, validator]
+
+    kns = "knative-serving"
+    labels = {"app.kubernetes.io/name": "knative-serving", "networking.knative.dev/ingress-provider": "istio"}
+    layer = [{"apiVersion": "networking.istio.io/v1beta1", "kind": "Gateway",
+              "metadata": {"name": name, "namespace": kns, "labels": labels},
+              "spec": {"selector": {"istio": "ingressgateway"},
+                       "servers": [{"hosts": ["*"], "port": {"name": "http", "number": port, "protocol": "HTTP"}}]}}
+             for name, port in (("knative-ingress-gateway", 80), ("knative-local-gateway", 8081))]
+    layer.append(_service("knative-local-gateway", ns, {"istio": "ingressgateway"}, 80, 8081,
+                          ports=[{"name": "http2", "port": 80, "targetPort": 8081}]))
+    layer.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "config-istio", "namespace": kns,
+                                                                        "labels": labels},
+                  "data": {"_example": "# gateways Knative routes through"}})
+    for name in ("net-istio-controller", "net-istio-webhook"):
+        app = dict(labels, app=name)
+        layer.append(_service_account(name, kns) if name == "net-istio-controller" else
+                     _service_account("net-istio-webhook", kns))
+        layer.append(_deployment(name, kns, app, "gcr.io/knative-releases/knative.dev/net-istio/cmd/%s:v%s" % (
+            name.rsplit("-", maxsplit=1)[-1], versions["knative"]), port=8443 if name == "net-istio-webhook" else None))
+    layer.append(_service("net-istio-webhook", kns, dict(labels, app="net-istio-webhook"), 443, 8443))
+    layer.append(_webhook("ValidatingWebhookConfiguration", "config.webhook.istio.networking.internal.knative.dev",
+                          "config.webhook.istio.networking.internal.knative.dev", "net-istio-webhook", kns,
+                          "/config-validation", [{"apiGroups": [""], "apiVersions": ["v1"],
+                                                  "operations": ["CREATE", "UPDATE"], "resources": ["configmaps/*"]}]))
+    layer[-1]["webhooks"][0]["objectSelector"] = {"matchLabels": {"networking.knative.dev/ingress-provider": "istio"}}
+    base = "knative-extensions/net-istio/releases/download/knative-v%s/" % versions["knative"]
+    return {base + "istio.yaml": istio_docs, base + "net-istio.yaml": layer}
+
+
+def kserve(version):
+    """KServe's two release files: kserve.yaml (CRDs, controller, webhooks, its serving certificate from
+    cert-manager, inferenceservice-config) and kserve-cluster-resources.yaml (cluster serving runtimes)."""
+    ns = "kserve"
+    group = "serving.kserve.io"
+    crds = [_crd(group, "InferenceService", "inferenceservices", short=("isvc",), version="v1beta1")]
+    crds += [_crd(group, kind, plural, scope=scope, short=short, version="v1alpha1")
+             for kind, plural, scope, short in (
+                 ("ServingRuntime", "servingruntimes", "Namespaced", ()),
+                 ("ClusterServingRuntime", "clusterservingruntimes", "Cluster", ()),
+                 ("TrainedModel", "trainedmodels", "Namespaced", ("tm",)),
+                 ("InferenceGraph", "inferencegraphs", "Namespaced", ("ig",)),
+                 ("ClusterStorageContainer", "clusterstoragecontainers", "Cluster", ()),
+                 ("LocalModelCache", "localmodelcaches", "Cluster", ()))]
+    labels = {"control-plane": "kserve-controller-manager", "controller-tools.k8s.io": "1.0"}
+    docs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
+        "control-plane": "kserve-controller-manager"}}}] + crds
+    docs.append(_service_account("kserve-controller-manager", ns))
+    controller = _deployment("kserve-controller-manager", ns, labels, "kserve/kserve-controller:v%s" % version,
+                             port=9443, secret_volume="kserve-webhook-server-cert",
+                             args=("--metrics-addr=127.0.0.1:8080", "--leader-elect"))
+    controller["spec"]["template"]["spec"]["containers"][0]["name"] = "manager"
+    docs.append(controller)
+    docs.append(_service("kserve-webhook-server-service", ns, labels, 443, 9443))
+    docs.append({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
+                 "metadata": {"name": "selfsigned-issuer", "namespace": ns}, "spec": {"selfSigned": {}}})
+    docs.append({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                 "metadata": {"name": "serving-cert", "namespace": ns},
+                 "spec": {"commonName": "kserve-webhook-server-service.kserve.svc",
+                          "dnsNames": ["kserve-webhook-server-service.kserve.svc"],
+                          "issuerRef": {"kind": "Issuer", "name": "selfsigned-issuer"},
+                          "secretName": "kserve-webhook-server-cert"}})
+    config = {
+        "deploy": {"defaultDeploymentMode": "Knative"},
+        "ingress": {"ingressGateway": "knative-serving/knative-ingress-gateway",
+                    "knativeLocalGatewayService": "knative-local-gateway.istio-system.svc.cluster.local",
+                    "localGateway": "knative-serving/knative-local-gateway",
+                    "localGatewayService": "knative-local-gateway.istio-system.svc.cluster.local",
+                    "ingressDomain": "example.com", "ingressClassName": "istio",
+                    "domainTemplate": "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}",
+                    "urlScheme": "http", "disableIstioVirtualHost": False, "disableIngressCreation": False},
+        "storageInitializer": {"image": "kserve/storage-initializer:v%s" % version, "memoryRequest": "100Mi",
+                               "memoryLimit": "1Gi", "cpuRequest": "100m", "cpuLimit": "1"},
+        "credentials": {"gcs": {"gcsCredentialFileName": "gcloud-application-credentials.json"}},
+        "explainers": {}, "logger": {"image": "kserve/agent:v%s" % version}}
+    docs.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "inferenceservice-config",
+                                                                       "namespace": ns},
+                 "data": {key: json.dumps(value, indent=4) for key, value in config.items()}})
+    hooks = (("inferenceservice", "inferenceservices", "v1beta1"), ("servingruntime", "servingruntimes", "v1alpha1"),
+             ("clusterservingruntime", "clusterservingruntimes", "v1alpha1"),
+             ("trainedmodel", "trainedmodels", "v1alpha1"), ("inferencegraph", "inferencegraphs", "v1alpha1"))
+    for name, plural, api in hooks:
+        docs.append(_webhook("ValidatingWebhookConfiguration", "%s.%s" % (name, group),
+                             "%s.kserve-webhook-server.validator" % name, "kserve-webhook-server-service", ns,
+                             "/validate-serving-kserve-io-%s-%s" % (api, name),
+                             [{"apiGroups": [group], "apiVersions": [api], "operations": ["CREATE", "UPDATE"],
+                               "resources": [plural]}]))
+    docs.append(_webhook("MutatingWebhookConfiguration", "inferenceservice.%s" % group,
+                         "inferenceservice.kserve-webhook-server.defaulter", "kserve-webhook-server-service", ns,
+                         "/mutate-serving-kserve-io-v1beta1-inferenceservice",
+                         [{"apiGroups": [group], "apiVersions": ["v1beta1"], "operations": ["CREATE", "UPDATE"],
+                           "resources": ["inferenceservices"]}]))
+
+    def runtime(name, formats, image, protocols=("v1",), args=()):
+        return {"apiVersion": "%s/v1alpha1" % group, "kind": "ClusterServingRuntime", "metadata": {"name": name},
+                "spec": {"annotations": {"prometheus.kserve.io/port": "8080", "prometheus.kserve.io/path": "/metrics"},
+                         "supportedModelFormats": [dict(f, autoSelect=True) for f in formats],
+                         "protocolVersions": list(protocols),
+                         "containers": [{"name": "kserve-container", "image": image, "args": list(args),
+                                         "resources": {"requests": {"cpu": "1", "memory": "2Gi"},
+                                                       "limits": {"cpu": "1", "memory": "2Gi"}}}]}}
+    cluster = [
+        runtime("kserve-tensorflow-serving", [{"name": "tensorflow", "version": "1", "priority": 2},
+                                              {"name": "tensorflow", "version": "2", "priority": 2}],
+                "tensorflow/serving:2.6.2", ("v1", "grpc-v1"),
+                ("--model_name={{.Name}}", "--port=9000", "--rest_api_port=8080", "--model_base_path=/mnt/models",
+                 "--rest_api_timeout_in_ms=60000")),
+        runtime("kserve-sklearnserver", [{"name": "sklearn", "version": "1", "priority": 1}],
+                "kserve/sklearnserver:v%s" % version, ("v1", "v2")),
+        runtime("kserve-huggingfaceserver", [{"name": "huggingface", "version": "1", "priority": 1}],
+                "kserve/huggingfaceserver:v%s" % version, ("v1", "v2")),
+        {"apiVersion": "%s/v1alpha1" % group, "kind": "ClusterStorageContainer", "metadata": {"name": "default"},
+         "spec": {"container": {"name": "storage-initializer", "image": "kserve/storage-initializer:v%s" % version},
+                  "supportedUriFormats": [{"prefix": "gs://"}, {"prefix": "s3://"}, {"prefix": "hdfs://"},
+                                          {"prefix": "webhdfs://"}, {"regex": "https://(.+?).blob.core.windows.net/(.+)"},
+                                          {"prefix": "http://"}, {"prefix": "https://"}]}}]
+    base = "kserve/kserve/releases/download/v%s/" % version
+    return {base + "kserve.yaml": docs, base + "kserve-cluster-resources.yaml": cluster}
+
+
 def nvidia_driver_installer(ref="master"):
     """GKE's driver-installer DaemonSets (raw files of container-engine-accelerators, not a release):
     one for COS nodes, one for Ubuntu nodes. Both skip nodes whose driver GKE manages."""
@@ -204,7 +372,9 @@ def nvidia_driver_installer(ref="master"):
 
 
 # component name in versions.yml -> the function that writes its release files
-RELEASES = {"cert_manager": cert_manager, "knative": knative_serving}
+RELEASES = {"cert_manager": cert_manager, "knative": knative_serving, "kserve": kserve}
+# release files that depend on more than one pinned version
+COMBINED = ((("knative", "istio"), net_istio),)
 # files that are not versioned releases (raw.githubusercontent.com paths, under raw/)
 UNVERSIONED = (nvidia_driver_installer,)
 
@@ -215,6 +385,9 @@ def write_mirror(directory, versions):
     for component, make in RELEASES.items():
         if component in versions:
             files.update(make(versions[component]))
+    for needs, make in COMBINED:
+        if all(name in versions for name in needs):
+            files.update(make(versions))
     for make in UNVERSIONED:
         files.update(make())
     for relative, docs in files.items():

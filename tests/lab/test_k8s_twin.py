@@ -136,3 +136,13 @@ def test_finalizers_hold_deletion_until_removed(cluster):
     assert stamp
     kubectl(cluster, "patch", "cm", "held", "--type", "merge", "-p", '{"metadata":{"finalizers":null}}')
     assert "NotFound" in kubectl(cluster, "get", "cm", "held").stderr
+
+
+def test_deleting_a_namespace_with_objects_in_it_succeeds_and_takes_them_along(cluster):
+    kubectl(cluster, "apply", "--server-side", "-f", "-", stdin=(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: doomed}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: inside, namespace: doomed}\n"))
+    deleted = kubectl(cluster, "delete", "namespace", "doomed", "--wait=true", "--timeout=30s")
+    assert deleted.returncode == 0, deleted.stderr
+    assert "NotFound" in kubectl(cluster, "get", "namespace", "doomed").stderr
+    assert "NotFound" in kubectl(cluster, "-n", "doomed", "get", "cm", "inside").stderr
