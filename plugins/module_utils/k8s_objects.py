@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, kserve_gke contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reading Kubernetes objects: status conditions (for waits that look at many objects in one list
+call), and JSON settings kept in ConfigMaps."""
+
+from __future__ import annotations
+
+import json
+
+
+def condition_true(obj, condition):
+    """Whether the object's status carries `condition` with status "True"."""
+    conditions = ((obj or {}).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == condition and str(c.get("status")) == "True" for c in conditions)
+
+
+def not_ready(objects, names, condition):
+    """The names (in the order given) with no object, or whose object lacks `condition` True."""
+    by_name = {(o.get("metadata") or {}).get("name"): o for o in objects or []}
+    return [name for name in names if not condition_true(by_name.get(name), condition)]
+
+
+def merge_json_config(objects, namespace, name, overrides):
+    """The objects, with the JSON-valued keys of ConfigMap namespace/name updated field by field.
+
+    KServe keeps its settings as JSON documents under the keys of one ConfigMap
+    (inferenceservice-config: deploy, ingress, ...). Server-side apply owns a key
+    as a whole string, so the only way to change one field and keep upstream's
+    others is to change the manifest before applying it. `overrides` maps a key
+    to the fields to set; keys without overrides keep their text unchanged.
+    Raises ValueError when the ConfigMap or a key is missing, or not JSON.
+    """
+    found = False
+    result = []
+    for obj in objects or []:
+        meta = obj.get("metadata") or {}
+        if obj.get("kind") != "ConfigMap" or meta.get("name") != name or meta.get("namespace") != namespace:
+            result.append(obj)
+            continue
+        found = True
+        data = dict(obj.get("data") or {})
+        for key, fields in (overrides or {}).items():
+            if not fields:
+                continue
+            if key not in data:
+                raise ValueError("ConfigMap %s/%s has no key %r to configure" % (namespace, name, key))
+            try:
+                current = json.loads(data[key])
+            except ValueError as exc:
+                raise ValueError("ConfigMap %s/%s key %r is not JSON: %s" % (namespace, name, key, exc)) from exc
+            current.update(fields)
+            data[key] = json.dumps(current, indent=4, sort_keys=True)
+        result.append(dict(obj, data=data))
+    if not found:
+        raise ValueError("the manifest has no ConfigMap %s/%s to configure" % (namespace, name))
+    return result
+
+
+def builtin_group(api_version):
+    """Whether an apiVersion's group is served by Kubernetes itself rather than by a CRD."""
+    group = api_version.rpartition("/")[0] if "/" in api_version else ""
+    return "." not in group or group.endswith(".k8s.io")
+
+
+def split_for_dry_run(objects, namespaces, crds=None):
+    """Split objects into those a server-side dry run can judge and those that are new regardless.
+
+    A dry run is refused for an object whose namespace does not exist yet, or whose kind no CRD
+    serves yet (in check mode, where the CRDs of the same run were not created). `crds` are the
+    cluster's CustomResourceDefinitions; None means every kind is taken as served.
+    Returns {"checkable": [...], "new": [...]}, both in the original order.
+    """
+    existing = set(namespaces or [])
+    served = None if crds is None else {
+        ((c.get("spec") or {}).get("group"), ((c.get("spec") or {}).get("names") or {}).get("kind")) for c in crds}
+    checkable, new = [], []
+    for obj in objects or []:
+        namespace = (obj.get("metadata") or {}).get("namespace")
+        api_version = obj.get("apiVersion", "")
+        unserved = served is not None and not builtin_group(api_version) and (
+            api_version.rpartition("/")[0], obj.get("kind")) not in served
+        (new if (namespace and namespace not in existing) or unserved else checkable).append(obj)
+    return {"checkable": checkable, "new": new}

@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.mlops.kserve_gke.plugins.module_utils.k8s_objects import (
+    builtin_group, condition_true, merge_json_config, not_ready, split_for_dry_run)
+
+
+def obj(name, **conditions):
+    return {"metadata": {"name": name},
+            "status": {"conditions": [{"type": t, "status": s} for t, s in conditions.items()]}}
+
+
+@pytest.mark.parametrize("item, expected", [
+    (obj("a", Established="True"), True),
+    (obj("a", Established="False"), False),
+    (obj("a", NamesAccepted="True"), False),
+    ({"metadata": {"name": "a"}}, False),
+    ({"metadata": {"name": "a"}, "status": None}, False),
+    (None, False),
+])
+def test_condition_true(item, expected):
+    assert condition_true(item, "Established") is expected
+
+
+@pytest.mark.parametrize("objects, names, expected", [
+    ([obj("a", Available="True"), obj("b", Available="True")], ["a", "b"], []),
+    ([obj("a", Available="True"), obj("b", Available="False")], ["a", "b"], ["b"]),
+    ([obj("a", Available="True")], ["b", "a"], ["b"]),           # missing counts as not ready
+    ([obj("c", Available="False")], ["a"], ["a"]),              # others are ignored
+    ([], [], []),
+    (None, ["a"], ["a"]),
+])
+def test_not_ready_keeps_the_order_asked_for(objects, names, expected):
+    assert not_ready(objects, names, "Available") == expected
+
+
+def manifest():
+    return [{"kind": "Deployment", "metadata": {"name": "x", "namespace": "kserve"}},
+            {"kind": "ConfigMap", "metadata": {"name": "inferenceservice-config", "namespace": "kserve"},
+             "data": {"deploy": '{"defaultDeploymentMode": "Knative"}',
+                      "ingress": '{"ingressClassName": "istio", "urlScheme": "http"}', "odd": "not json"}}]
+
+
+def test_merge_json_config_sets_fields_and_keeps_the_rest():
+    out = merge_json_config(manifest(), "kserve", "inferenceservice-config",
+                            {"ingress": {"ingressClassName": "gce"}, "deploy": {}})
+    data = out[1]["data"]
+    assert json.loads(data["ingress"]) == {"ingressClassName": "gce", "urlScheme": "http"}
+    assert data["deploy"] == '{"defaultDeploymentMode": "Knative"}'  # no overrides: text untouched
+    assert data["odd"] == "not json" and out[0] == manifest()[0]
+
+
+def test_merge_json_config_is_stable_so_applies_converge():
+    once = merge_json_config(manifest(), "kserve", "inferenceservice-config", {"ingress": {"urlScheme": "https"}})
+    twice = merge_json_config(manifest(), "kserve", "inferenceservice-config", {"ingress": {"urlScheme": "https"}})
+    assert once == twice
+
+
+@pytest.mark.parametrize("namespace, name, overrides, message", [
+    ("kserve", "nope", {"deploy": {"a": 1}}, "has no ConfigMap kserve/nope"),
+    ("kserve", "inferenceservice-config", {"missing": {"a": 1}}, "has no key 'missing'"),
+    ("kserve", "inferenceservice-config", {"odd": {"a": 1}}, "key 'odd' is not JSON"),
+])
+def test_merge_json_config_refuses_what_it_cannot_configure(namespace, name, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        merge_json_config(manifest(), namespace, name, overrides)
+
+
+@pytest.mark.parametrize("api_version, expected", [
+    ("v1", True), ("apps/v1", True), ("rbac.authorization.k8s.io/v1", True),
+    ("apiextensions.k8s.io/v1", True), ("serving.kserve.io/v1alpha1", False), ("cert-manager.io/v1", False),
+])
+def test_builtin_group(api_version, expected):
+    assert builtin_group(api_version) is expected
+
+
+RUNTIME = {"apiVersion": "serving.kserve.io/v1alpha1", "kind": "ClusterServingRuntime", "metadata": {"name": "tf"}}
+ISSUER = {"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": "i", "namespace": "kserve"}}
+ROLE = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}}
+SA = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "s", "namespace": "models"}}
+CRD = {"spec": {"group": "serving.kserve.io", "names": {"kind": "ClusterServingRuntime"}}}
+
+
+@pytest.mark.parametrize("namespaces, crds, checkable, new", [
+    (["kserve", "models"], None, [RUNTIME, ISSUER, ROLE, SA], []),       # real run: every kind taken as served
+    (["kserve"], None, [RUNTIME, ISSUER, ROLE], [SA]),                    # namespace created by this run
+    (["kserve", "models"], [], [ROLE, SA], [RUNTIME, ISSUER]),            # check mode, no CRDs yet
+    (["kserve", "models"], [CRD], [RUNTIME, ROLE, SA], [ISSUER]),         # only KServe's CRDs served
+])
+def test_split_for_dry_run(namespaces, crds, checkable, new):
+    assert split_for_dry_run([RUNTIME, ISSUER, ROLE, SA], namespaces, crds) == {"checkable": checkable, "new": new}
