@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The knative role on a lab cluster: Serving installed from the mirror, its
-configuration written only once its webhook serves, nothing written twice."""
+configuration written only once its webhook serves, nothing written twice.
+(With Istio and the sslip.io domain: test_istio_role.py.)"""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ DOMAIN = ("-e", "knative_domain_mode=custom", "-e", "knative_domain=models.examp
 
 @pytest.fixture(scope="module")
 def cluster(lab):
-    proc = lab.play("gke_cluster")
+    proc = lab.play("gke_cluster,istio")
     assert proc.returncode == 0, proc.stdout[-3000:]
     return lab
 
@@ -51,6 +52,6 @@ def test_install_configures_gpu_scheduling_and_the_domain_then_writes_nothing(cl
 
 
 def test_sslip_without_an_ingress_address_names_the_known_failure(cluster):
-    proc = cluster.play("knative", "-e", "knative_domain_mode=sslip")
+    proc = cluster.play("knative", "-e", "knative_domain_mode=sslip", "-e", "knative_ingress_service=no-such-gateway")
     assert proc.returncode != 0
     assert "no external address yet (known failure 3)" in proc.stdout and "run the istio role first" in proc.stdout
