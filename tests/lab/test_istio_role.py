@@ -3,7 +3,8 @@
 """The istio role on a lab cluster: net-istio's Istio installed from the mirror,
 the gateway's address waited for and published, nothing written twice; the
 Knative networking layer refused, with the fix, while Istio is missing; then
-Knative routed through Istio."""
+the whole Knative-mode stack (istio, knative, cert_manager, kserve) converged,
+and converged again with no write."""
 from __future__ import annotations
 
 import json
@@ -87,3 +88,14 @@ def test_knative_routes_through_istio_under_the_sslip_domain(cluster):
     assert again.returncode == 0 and recap(again)["changed"] == "0"
     assert cluster.writes(before) == []
 
+
+def test_kserve_in_knative_mode_on_the_stack_then_the_stack_writes_nothing(cluster):
+    proc = cluster.play("cert_manager,kserve")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    config = json.loads(cluster.kubectl("-n", "kserve", "get", "configmap/inferenceservice-config", "-o", "json"))
+    assert json.loads(config["data"]["deploy"]) == {"defaultDeploymentMode": "Knative"}
+    assert json.loads(config["data"]["ingress"])["ingressGateway"] == "knative-serving/knative-ingress-gateway"
+    before = len(cluster.requests())
+    again = cluster.play("istio,knative,cert_manager,kserve")
+    assert again.returncode == 0 and recap(again)["changed"] == "0"
+    assert cluster.writes(before) == []

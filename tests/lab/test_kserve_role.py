@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The kserve role on a lab cluster, in Standard mode (Knative mode, after istio
+and knative, is at the end of test_istio_role.py): what it needs is named before any
+write, the manifest's configuration carries the mode, predictors get a
+ServiceAccount bound by Workload Identity (checked with gcloud), nothing is
+written twice, and uninstalling leaves no InferenceService stuck."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from conftest import recap
+
+STANDARD = ("-e", "kserve_deployment_mode=Standard")
+
+
+@pytest.fixture(scope="module")
+def cluster(lab):
+    proc = lab.play("gke_cluster")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    return lab
+
+
+def k8s_writes(cluster, before):
+    return [r for r in cluster.writes(before) if r["service"] == "k8s"]
+
+
+def test_missing_cert_manager_is_named_before_any_write(cluster):
+    before = len(cluster.requests())
+    proc = cluster.play("kserve", *STANDARD)
+    assert proc.returncode != 0
+    assert "needs cert-manager (its webhook certificate)" in proc.stdout and "--tags cert_manager" in proc.stdout
+    assert k8s_writes(cluster, before) == []
+
+
+def test_knative_mode_without_knative_offers_standard(cluster):
+    assert cluster.play("cert_manager").returncode == 0
+    before = len(cluster.requests())
+    proc = cluster.play("kserve")
+    assert proc.returncode != 0
+    assert "needs Knative Serving" in proc.stdout and "use kserve_deployment_mode: Standard" in proc.stdout
+    assert k8s_writes(cluster, before) == []
+
+
+def test_an_unknown_runtime_is_refused_with_the_ones_shipped(cluster):
+    before = len(cluster.requests())
+    proc = cluster.play("kserve", *STANDARD, "-e", '{"kserve_cluster_runtimes": ["kserve-tensorflow"]}')
+    assert proc.returncode != 0
+    assert "names kserve-tensorflow, which KServe 0.20.0 does not ship" in proc.stdout
+    assert "kserve-tensorflow-serving" in proc.stdout
+    assert k8s_writes(cluster, before) == []
+
+
+def test_check_mode_writes_nothing(cluster):
+    before = len(cluster.requests())
+    proc = cluster.play("kserve", "--check", *STANDARD)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert cluster.writes(before) == []
+
+
+def test_standard_mode_installs_without_istio_or_knative_then_writes_nothing(cluster):
+    proc = cluster.play("istio,knative,kserve", *STANDARD)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    namespaces = cluster.kubectl("get", "namespaces", "-o", "name")
+    assert "namespace/istio-system" not in namespaces and "namespace/knative-serving" not in namespaces
+    config = json.loads(cluster.kubectl("-n", "kserve", "get", "configmap/inferenceservice-config", "-o", "json"))
+    assert json.loads(config["data"]["deploy"]) == {"defaultDeploymentMode": "Standard"}
+    ingress = json.loads(config["data"]["ingress"])
+    assert ingress["ingressClassName"] == "gce"
+    assert ingress["domainTemplate"] == "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}"  # upstream's, untouched
+    runtimes = cluster.kubectl("get", "clusterservingruntimes", "-o", "name")
+    assert runtimes.split() == ["clusterservingruntime.serving.kserve.io/kserve-tensorflow-serving"]
+    account = json.loads(cluster.kubectl("-n", "models", "get", "serviceaccount/kserve-predictor", "-o", "json"))
+    email = account["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
+    env = cluster.client_env(CLOUDSDK_CONFIG=cluster.directory + "/gcloud-kserve")
+    policy = subprocess.run(["gcloud", "iam", "service-accounts", "get-iam-policy", email, "--format=json"],
+                            capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert policy.returncode == 0, policy.stderr
+    bindings = {b["role"]: b["members"] for b in json.loads(policy.stdout)["bindings"]}
+    assert bindings["roles/iam.workloadIdentityUser"] == ["serviceAccount:kserve-lab.svc.id.goog[models/kserve-predictor]"]
+    before = len(cluster.requests())
+    again = cluster.play("kserve", *STANDARD)
+    assert again.returncode == 0 and recap(again)["changed"] == "0"
+    assert cluster.writes(before) == []
+
+
+def test_absent_removes_the_inference_services_first_then_kserve(cluster):
+    created = cluster.kubectl_apply(json.dumps({
+        "apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+        "metadata": {"name": "left-behind", "namespace": "models"},
+        "spec": {"predictor": {"model": {"modelFormat": {"name": "tensorflow"}, "storageUri": "gs://b/m"}}}}))
+    assert created.returncode == 0, created.stderr
+    proc = cluster.play("kserve", *STANDARD, "-e", "kserve_state=absent")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "models/left-behind" in proc.stdout
+    crds = cluster.kubectl("get", "crd", "-o", "name")
+    assert "serving.kserve.io" not in crds
+    assert "namespace/kserve" not in cluster.kubectl("get", "namespaces", "-o", "name")
