@@ -506,9 +506,9 @@ class Controllers:
 
     # --- cert-manager ----------------------------------------------------------
     def _cert_manager_ready(self):
+        """cert-manager works while a controller Pod runs (Available alone is true at zero replicas)."""
         deploy = self.store.objects.get(("apps", "deployments", "cert-manager", "cert-manager"))
-        return bool(deploy) and any(c.get("type") == "Available" and c.get("status") == "True"
-                                    for c in (deploy.get("status") or {}).get("conditions") or [])
+        return bool(deploy) and int((deploy.get("status") or {}).get("readyReplicas") or 0) > 0
 
     def reconcile_cert_manager_all(self, _ns, _name):
         if not self._cert_manager_ready():

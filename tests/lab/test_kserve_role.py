@@ -61,6 +61,20 @@ def test_check_mode_writes_nothing(cluster):
     assert cluster.writes(before) == []
 
 
+def test_a_controller_that_never_gets_its_certificate_fails_with_the_reason(cluster):
+    """cert-manager's controller away: KServe's webhook Secret is never issued, the controller never
+    starts, and the wait ends with a message that says so rather than a bare timeout."""
+    cluster.kubectl("-n", "cert-manager", "scale", "deployment/cert-manager", "--replicas=0")
+    cluster.kubectl("-n", "cert-manager", "wait", "--for=jsonpath={.status.readyReplicas}=0",
+                    "deployment/cert-manager", "--timeout=60s")
+    proc = cluster.play("kserve", *STANDARD, "-e", "kserve_wait_timeout=4")
+    assert proc.returncode != 0
+    assert "Deployments: kserve-controller-manager ready=0" in proc.stdout, proc.stdout[-3000:]
+    assert "mounts the Secret kserve-webhook-server-cert, which cert-manager issues" in proc.stdout
+    recovered = cluster.play("cert_manager,kserve", *STANDARD)   # the cert_manager role scales it back
+    assert recovered.returncode == 0, recovered.stdout[-3000:]
+
+
 def test_standard_mode_installs_without_istio_or_knative_then_writes_nothing(cluster):
     proc = cluster.play("istio,knative,kserve", *STANDARD)
     assert proc.returncode == 0, proc.stdout[-3000:]

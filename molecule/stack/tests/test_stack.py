@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+"""The stack after converge and idempotence, read back with the real clients.
+
+Every check reads the lab cluster with kubectl (on the kubeconfig the
+gke_cluster role wrote) or the lab's IAM with gcloud, never the collection's
+own code; the request log shows the second run sent no write.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+LAB = os.environ["KSERVE_LAB_DIR"]
+KUBECONFIG = os.path.join(LAB, "kserve-gke.kubeconfig")
+
+
+def kubectl(host, *args):
+    result = host.run("kubectl --kubeconfig %s %s" % (KUBECONFIG, " ".join("'%s'" % a for a in args)))
+    assert result.rc == 0, result.stderr
+    return result.stdout
+
+
+def get(host, *args):
+    return json.loads(kubectl(host, "get", *args, "-o", "json"))
+
+
+def test_the_second_run_sent_no_write(host):
+    with open(os.path.join(LAB, "molecule-marks"), encoding="utf-8") as handle:
+        marks = [int(line.split()[0]) for line in handle]
+    assert len(marks) >= 2, "converge and idempotence each leave a mark"
+    with open(os.path.join(LAB, "requests.jsonl"), encoding="utf-8") as handle:
+        second = [json.loads(line) for line in handle][marks[0]:marks[1]]
+    assert second, "the second run sent requests (it reads)"
+    assert [r for r in second if r["mutating"]] == []
+
+
+@pytest.mark.parametrize("namespace, deployments", [
+    ("istio-system", ["istiod", "istio-ingressgateway"]),
+    ("knative-serving", ["activator", "autoscaler", "controller", "webhook", "net-istio-controller",
+                         "net-istio-webhook"]),
+    ("cert-manager", ["cert-manager", "cert-manager-cainjector", "cert-manager-webhook"]),
+    ("kserve", ["kserve-controller-manager"]),
+])
+def test_every_component_is_available(host, namespace, deployments):
+    items = {d["metadata"]["name"]: d for d in get(host, "deployments", "-n", namespace)["items"]}
+    for name in deployments:
+        conditions = {c["type"]: c["status"] for c in items[name]["status"]["conditions"]}
+        assert conditions["Available"] == "True", name
+
+
+def test_every_crd_is_established(host):
+    crds = get(host, "crds")["items"]
+    groups = {c["spec"]["group"] for c in crds}
+    assert {"networking.istio.io", "serving.knative.dev", "cert-manager.io", "serving.kserve.io"} <= groups
+    for crd in crds:
+        conditions = {c["type"]: c["status"] for c in crd["status"]["conditions"]}
+        assert conditions.get("Established") == "True", crd["metadata"]["name"]
+
+
+def test_gpus_are_allocatable_and_routes_use_the_gateway_address(host):
+    gpu_nodes = [n for n in get(host, "nodes")["items"]
+                 if "cloud.google.com/gke-accelerator" in n["metadata"]["labels"]]
+    assert gpu_nodes and all(int(n["status"]["allocatable"]["nvidia.com/gpu"]) >= 1 for n in gpu_nodes)
+    address = get(host, "service", "istio-ingressgateway", "-n", "istio-system")["status"]["loadBalancer"][
+        "ingress"][0]["ip"]
+    domain = get(host, "configmap", "config-domain", "-n", "knative-serving")["data"]
+    assert "%s.sslip.io" % address in domain
+
+
+def test_kserve_runs_in_knative_mode_with_the_tensorflow_runtime(host):
+    config = get(host, "configmap", "inferenceservice-config", "-n", "kserve")["data"]
+    assert json.loads(config["deploy"])["defaultDeploymentMode"] == "Knative"
+    runtime = get(host, "clusterservingruntime", "kserve-tensorflow-serving")
+    assert "tensorflow" in [f["name"] for f in runtime["spec"]["supportedModelFormats"]]
+
+
+def test_predictors_act_as_the_model_reader_by_workload_identity(host):
+    account = get(host, "serviceaccount", "kserve-predictor", "-n", "models")
+    email = account["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
+    policy = host.run("gcloud iam service-accounts get-iam-policy %s --format=json" % email)
+    assert policy.rc == 0, policy.stderr
+    bindings = {b["role"]: b["members"] for b in json.loads(policy.stdout)["bindings"]}
+    project = email.split("@")[1].split(".")[0]
+    assert "serviceAccount:%s.svc.id.goog[models/kserve-predictor]" % project in bindings[
+        "roles/iam.workloadIdentityUser"]
