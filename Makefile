@@ -13,8 +13,7 @@ venv:
 
 demo: venv
 	scripts/lab up
-	# gcs_model waits for the lab's sample model (issue 6); every other tag runs.
-	eval "$$(scripts/lab env)" && ansible-playbook site.yml -i inventories/lab --skip-tags gcs_model
+	eval "$$(scripts/lab env)" && ansible-playbook site.yml -i inventories/lab
 
 test: venv
 	scripts/run-tests

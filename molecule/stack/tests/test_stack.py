@@ -85,3 +85,17 @@ def test_predictors_act_as_the_model_reader_by_workload_identity(host):
     project = email.split("@")[1].split(".")[0]
     assert "serviceAccount:%s.svc.id.goog[models/kserve-predictor]" % project in bindings[
         "roles/iam.workloadIdentityUser"]
+
+
+def test_the_sample_model_is_in_the_private_bucket_for_the_predictor_only(host):
+    from google.cloud import storage  # pylint: disable=import-outside-toplevel
+    import google.oauth2.credentials  # pylint: disable=import-outside-toplevel
+    client = storage.Client(project=os.environ["GCP_PROJECT"],
+                            credentials=google.oauth2.credentials.Credentials("lab"),
+                            client_options={"api_endpoint": os.environ["KSERVE_GKE_STORAGE_ENDPOINT"].rstrip("/")})
+    bucket = client.get_bucket("kserve-lab-models")
+    names = [blob.name for blob in bucket.list_blobs(prefix="models/dogs-vs-cats/")]
+    assert "models/dogs-vs-cats/1/saved_model.pb" in names
+    policy = bucket.get_iam_policy(requested_policy_version=3)
+    viewers = [b["members"] for b in policy.bindings if b["role"] == "roles/storage.objectViewer"][0]
+    assert viewers == {"serviceAccount:kserve-predictor@%s.iam.gserviceaccount.com" % os.environ["GCP_PROJECT"]}
