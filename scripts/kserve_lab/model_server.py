@@ -83,6 +83,7 @@ class Servable:
 
     def metadata(self):
         self._ready()
+
         def spec(specs):
             return {k: {"dtype": "DT_" + v.dtype.name.upper(), "name": v.name or k,
                         "tensor_shape": {"dim": [{"size": str(-1 if d is None else d)} for d in v.shape]}}
