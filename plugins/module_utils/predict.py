@@ -131,6 +131,15 @@ def label_of(scores, labels):
     return index, (labels[index] if labels and index < len(labels) else None)
 
 
+def mismatches(inputs, labels, expected):
+    """[{input, expected, label}] where a label differs from the one expected (lists in the same order)."""
+    if len(expected) != len(labels):
+        raise PredictError("expected names %d labels for %d inputs; give one per input"
+                           % (len(expected), len(labels)))
+    return [{"input": item, "expected": want, "label": got}
+            for item, want, got in zip(inputs, expected, labels) if str(want) != str(got)]
+
+
 def ready_from(protocol, status, text):
     """(ready, detail) from a readiness answer: TF Serving's model_version_status, KServe's `ready`."""
     if status != 200:

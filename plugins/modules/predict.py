@@ -80,6 +80,12 @@ options:
     type: list
     elements: str
     default: []
+  expected:
+    description: The label each input should get, in order; the answers that differ are returned as
+      RV(mismatches) (the module does not fail on them).
+    type: list
+    elements: str
+    default: []
   batch_size:
     description: Inputs per call.
     type: int
@@ -155,6 +161,12 @@ latency:
   returned: success and not check mode
   type: dict
   sample: {"count": 1, "mean_ms": 41.2, "p50_ms": 41.2, "p95_ms": 41.2, "max_ms": 41.2, "total_ms": 310.5}
+mismatches:
+  description: The inputs whose label differs from O(expected).
+  returned: success and not check mode, when O(expected) is given
+  type: list
+  elements: dict
+  sample: [{"input": "samples/images/cat-4.jpg", "expected": "Cat", "label": "Dog"}]
 ready:
   description: What the readiness check last read.
   returned: success and not check mode
@@ -183,6 +195,7 @@ def argspec():
         image_size=dict(type="list", elements="int", default=[128, 128]),
         scale=dict(type="float", default=1.0 / 255.0),
         labels=dict(type="list", elements="str", default=[]),
+        expected=dict(type="list", elements="str", default=[]),
         batch_size=dict(type="int", default=8),
         concurrency=dict(type="int", default=4),
         timeout=dict(type="int", default=30),
@@ -199,6 +212,10 @@ def run(params):
         raise predict.PredictError("give either images or instances (one of them, not both)")
     if len(params["image_size"]) != 2:
         raise predict.PredictError("image_size must be [width, height], got %s" % params["image_size"])
+    count = len(params["images"] or params["instances"])
+    if params["expected"] and len(params["expected"]) != count:
+        raise predict.PredictError("expected names %d labels for %d inputs; give one per input"
+                                   % (len(params["expected"]), count))
     tensors = [predict.image_tensor(p, params["image_size"], params["scale"]) for p in params["images"]] \
         or list(params["instances"])
     client = predict.Client(params["url"], params["model"], params["protocol"], params["host"], params["token"],
@@ -217,7 +234,11 @@ def run(params):
                         "index": index, "label": label if label is not None else str(index), "scores": scores})
     latency = dict(predict.latency_summary(seconds), ready_wait_ms=round(waited * 1000.0, 2),
                    total_ms=round((time.monotonic() - started) * 1000.0, 2))
-    return dict(changed=False, results=results, labels=[r["label"] for r in results], latency=latency, ready=ready)
+    labels = [r["label"] for r in results]
+    result = dict(changed=False, results=results, labels=labels, latency=latency, ready=ready)
+    if params["expected"]:
+        result["mismatches"] = predict.mismatches([r["input"] for r in results], labels, params["expected"])
+    return result
 
 
 def main():

@@ -8,11 +8,12 @@ written twice, and uninstalling leaves no InferenceService stuck."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
 
-from conftest import recap
+from conftest import PLAYBOOK, ROOT, recap
 
 STANDARD = ("-e", "kserve_deployment_mode=Standard")
 
@@ -99,6 +100,15 @@ def test_standard_mode_installs_without_istio_or_knative_then_writes_nothing(clu
     again = cluster.play("kserve", *STANDARD)
     assert again.returncode == 0 and recap(again)["changed"] == "0"
     assert cluster.writes(before) == []
+
+
+def test_the_smoke_test_names_a_missing_inference_service(cluster):
+    env = cluster.client_env(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run([PLAYBOOK, "playbooks/smoke_test.yml", "-i", "inventories/lab"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode != 0
+    assert "InferenceService models/dogs-vs-cats does not exist" in proc.stdout
+    assert "Fix: run site.yml --tags inference_service, or point smoke_test_url at the model" in proc.stdout
 
 
 def test_absent_removes_the_inference_services_first_then_kserve(cluster):

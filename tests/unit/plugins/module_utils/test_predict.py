@@ -121,3 +121,10 @@ def test_image_tensor_names_a_file_that_is_no_picture(tmp_path):
     path.write_text("hello")
     with pytest.raises(PredictError, match="notes.txt is not a picture Pillow can read"):
         predict.image_tensor(str(path))
+
+
+def test_mismatches_lists_the_wrong_answers_in_order():
+    assert predict.mismatches(["a.jpg", "b.jpg", "c.jpg"], ["Cat", "Cat", "Dog"], ["Cat", "Dog", "Dog"]) == [
+        {"input": "b.jpg", "expected": "Dog", "label": "Cat"}]
+    with pytest.raises(PredictError, match="expected names 1 labels for 2 inputs"):
+        predict.mismatches(["a", "b"], ["Cat", "Dog"], ["Cat"])

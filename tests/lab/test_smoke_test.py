@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""playbooks/smoke_test.yml against the lab's model server running the sample
+model (pointed at it with smoke_test_url): it passes when every picture gets
+its label, and fails loudly, naming the pictures, on a wrong label, or on a
+p95 latency over the threshold."""
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+
+import pytest
+
+from conftest import PLAYBOOK, ROOT
+from kserve_lab.core import Knobs, RequestLog
+from kserve_lab.model_server import ModelServer
+
+MODEL = os.path.join(ROOT, "samples", "model", "dogs-vs-cats")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    instance = ModelServer(("127.0.0.1", 0), "dogs-vs-cats", MODEL,
+                           RequestLog(str(tmp_path_factory.mktemp("serving") / "log")), Knobs())
+    thread = threading.Thread(target=instance.serve_forever, daemon=True)
+    thread.start()
+    yield instance
+    instance.shutdown()
+    instance.server_close()
+    thread.join(10)
+
+
+def smoke(server, *args):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run([PLAYBOOK, "playbooks/smoke_test.yml", "-i", "inventories/lab", "-e",
+                           "smoke_test_url=%s" % server.url] + list(args),
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
+
+def test_every_sample_picture_is_classified_right(server):
+    proc = smoke(server)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "8 pictures classified right (Cat, Cat, Cat, Cat, Dog, Dog, Dog, Dog)" in proc.stdout
+
+
+def test_a_wrong_label_fails_loudly_naming_the_picture(server):
+    wrong = '{"smoke_test_expected": ["Cat", "Cat", "Cat", "Dog", "Dog", "Dog", "Dog", "Cat"]}'
+    proc = smoke(server, "-e", wrong)
+    assert proc.returncode != 0
+    assert "The model got 2 of 8 pictures wrong" in proc.stdout
+    assert "cat-4.jpg: expected Dog, got Cat" in proc.stdout and "dog-4.jpg: expected Cat, got Dog" in proc.stdout
+
+
+def test_a_latency_over_the_threshold_fails(server):
+    proc = smoke(server, "-e", "smoke_test_max_p95_ms=0.001")
+    assert proc.returncode != 0
+    assert "is over smoke_test_max_p95_ms (0.001 ms)" in proc.stdout
