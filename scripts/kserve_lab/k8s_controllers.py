@@ -46,6 +46,7 @@ from .k8s_store import K8sError, label_matcher, now_iso
 # Real seconds before the latency scale.
 POD_START, GPU_POD_START, LB_ADDRESS, CERT_MANAGER_DELAY = 8, 40, 25, 3
 CERT_MANAGER_GROUP = "cert-manager.io"
+KSERVE_GROUP, KSERVE_FINALIZER, KSERVE_DELAY = "serving.kserve.io", "inferenceservice.finalizers", 1
 # Workloads whose Pods turn Ready only once a Service they talk to has ready endpoints (their readiness
 # waits on it): Istio's gateway and Knative's Istio layer need istiod's xDS.
 NEEDS = {("istio-system", "istio-ingressgateway"): (("istio-system", "istiod"),),
@@ -224,6 +225,10 @@ class Controllers:
             self.later(CERT_MANAGER_DELAY, "cert_manager", ns, "%s/%s" % (res.plural, name))
         if res.plural == "deployments" and ns == "cert-manager" and name == "cert-manager" and event != "DELETED":
             self.later(0, "cert_manager_all", None, "")
+        if res.group == KSERVE_GROUP and res.plural == "inferenceservices" and event != "DELETED":
+            self.later(KSERVE_DELAY, "inferenceservice", ns, name)
+        if res.plural == "deployments" and ns == "kserve" and name == "kserve-controller-manager":
+            self.later(0, "kserve_all", None, "")
 
     # --- workloads ------------------------------------------------------------
     def _owned_pods(self, owner):
@@ -565,6 +570,42 @@ class Controllers:
                          "ca.crt": base64.b64encode(ca_cert.public_bytes(pem)).decode()}}, "cert-manager")
         self._set_condition(res, obj, "Ready", "True", "Ready", "Certificate is up to date and has not expired",
                             stamp, notAfter=cert_not_after(), revision=1)
+
+    # --- KServe -----------------------------------------------------------------
+    def _kserve_ready(self):
+        """KServe's controller works while its Pod runs (its Deployment Available alone is not enough)."""
+        deploy = self.store.objects.get(("apps", "deployments", "kserve", "kserve-controller-manager"))
+        return bool(deploy) and int((deploy.get("status") or {}).get("readyReplicas") or 0) > 0
+
+    def _isvc_resource(self):
+        try:
+            return self.store.find(KSERVE_GROUP, "v1beta1", "inferenceservices")
+        except K8sError:
+            return None
+
+    def reconcile_kserve_all(self, _ns, _name):
+        res = self._isvc_resource()
+        if res is None or not self._kserve_ready():
+            return
+        for obj in self.store.list(res)["items"]:
+            self.later(0, "inferenceservice", obj["metadata"]["namespace"], obj["metadata"]["name"])
+
+    def reconcile_inferenceservice(self, ns, name):
+        """KServe's finalizer: added while the controller runs, removed by it on deletion. With the
+        controller gone, a deleted InferenceService stays Terminating, as on a real cluster.
+        (Serving itself, with the InferenceService's status, is not simulated yet.)"""
+        res = self._isvc_resource()
+        if res is None or not self._kserve_ready():
+            return
+        isvc = self.store.get(res, ns, name)
+        finalizers = list(isvc["metadata"].get("finalizers") or [])
+        if isvc["metadata"].get("deletionTimestamp"):
+            if KSERVE_FINALIZER in finalizers:
+                rest = [f for f in finalizers if f != KSERVE_FINALIZER]
+                self.store.patch(res, ns, name, "merge", {"metadata": {"finalizers": rest or None}}, "manager")
+        elif KSERVE_FINALIZER not in finalizers:
+            self.store.patch(res, ns, name, "merge", {"metadata": {"finalizers": finalizers + [KSERVE_FINALIZER]}},
+                             "manager")
 
     def _maybe(self, plural):
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -111,12 +112,32 @@ def test_the_smoke_test_names_a_missing_inference_service(cluster):
     assert "Fix: run site.yml --tags inference_service, or point smoke_test_url at the model" in proc.stdout
 
 
-def test_absent_removes_the_inference_services_first_then_kserve(cluster):
+def inference_service(cluster, name):
     created = cluster.kubectl_apply(json.dumps({
         "apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
-        "metadata": {"name": "left-behind", "namespace": "models"},
+        "metadata": {"name": name, "namespace": "models"},
         "spec": {"predictor": {"model": {"modelFormat": {"name": "tensorflow"}, "storageUri": "gs://b/m"}}}}))
     assert created.returncode == 0, created.stderr
+    cluster.kubectl("-n", "models", "wait", "--for=jsonpath={.metadata.finalizers[0]}=inferenceservice.finalizers",
+                    "inferenceservice/" + name, "--timeout=60s")
+
+
+def test_without_its_controller_a_deleted_inference_service_stays_terminating(cluster):
+    """Why uninstalling deletes InferenceServices before the controller: KServe's finalizer."""
+    inference_service(cluster, "held")
+    cluster.kubectl("-n", "kserve", "scale", "deployment/kserve-controller-manager", "--replicas=0")
+    cluster.kubectl("-n", "kserve", "wait", "--for=jsonpath={.status.readyReplicas}=0",
+                    "deployment/kserve-controller-manager", "--timeout=60s")
+    cluster.kubectl("-n", "models", "delete", "inferenceservice/held", "--wait=false")
+    time.sleep(3)
+    held = json.loads(cluster.kubectl("-n", "models", "get", "inferenceservice/held", "-o", "json"))
+    assert held["metadata"]["deletionTimestamp"] and held["metadata"]["finalizers"] == ["inferenceservice.finalizers"]
+    cluster.kubectl("-n", "kserve", "scale", "deployment/kserve-controller-manager", "--replicas=1")
+    cluster.kubectl("-n", "models", "wait", "--for=delete", "inferenceservice/held", "--timeout=120s")
+
+
+def test_absent_removes_the_inference_services_first_then_kserve(cluster):
+    inference_service(cluster, "left-behind")
     proc = cluster.play("kserve", *STANDARD, "-e", "kserve_state=absent")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "models/left-behind" in proc.stdout
