@@ -201,6 +201,12 @@ class GcpSession:
         return data
 
 
+def grant_pairs(grants):
+    """(errors, pairs): the grants option as (role, member) tuples, and a line for each entry that is not one."""
+    errors = ["grants: %r is not a [role, member] pair." % (g,) for g in grants if len(g) != 2]
+    return errors, [tuple(g) for g in grants if len(g) == 2]
+
+
 def iam_plan(policy, wanted):
     """The policy with every (role, member) in wanted bound, or None when nothing is missing.
 

@@ -77,7 +77,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcp import (
-    GcpError, GcpSession, gcp_argument_spec, iam_plan)
+    GcpError, GcpSession, gcp_argument_spec, grant_pairs, iam_plan)
 
 
 def argspec():
@@ -93,7 +93,7 @@ def argspec():
 
 
 def run(params, check_mode, environ):
-    bad = ["grants: %r is not a [role, member] pair." % (g,) for g in params["grants"] if len(g) != 2]
+    bad, grants = grant_pairs(params["grants"])
     if bad:
         raise GcpError("Invalid options, nothing was changed:\n- " + "\n- ".join(bad))
     session = GcpSession(params, "iam", environ)
@@ -118,7 +118,6 @@ def run(params, check_mode, environ):
                     "serviceAccount": {"displayName": params["display_name"], "description": params["description"]}}
             current = session.call("POST", "v1/projects/%s/serviceAccounts" % session.project, body=body,
                                    what="Creating service account %s" % email)
-    grants = [tuple(g) for g in params["grants"]]
     policy = session.call("POST", path + ":getIamPolicy", what="Reading the IAM policy of %s" % email) \
         if current is not None and grants else None
     new_policy, missing = iam_plan(policy, grants)

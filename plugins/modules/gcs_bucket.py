@@ -106,7 +106,7 @@ from urllib.parse import quote
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlops.kserve_gke.plugins.module_utils import gcs
 from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcp import (
-    GcpError, GcpSession, gcp_argument_spec, iam_plan)
+    GcpError, GcpSession, gcp_argument_spec, grant_pairs, iam_plan)
 
 
 def argspec():
@@ -143,8 +143,8 @@ def _delete(session, name, force):
 
 
 def run(params, check_mode, environ):
-    bad = ["grants: %r is not a [role, member] pair." % (g,) for g in params["grants"] if len(g) != 2]
-    params = dict(params, grants=[tuple(g) for g in params["grants"] if len(g) == 2])
+    bad, grants = grant_pairs(params["grants"])
+    params = dict(params, grants=grants)
     errors = bad + gcs.check_bucket_options(params)
     if errors:
         raise GcpError("Invalid options, nothing was changed:\n- " + "\n- ".join(errors))
@@ -181,8 +181,7 @@ def run(params, check_mode, environ):
     if current is not None and params["grants"]:
         policy = session.call("GET", "storage/v1/b/%s/iam" % name, params={"optionsRequestedPolicyVersion": 3},
                               what="Reading the IAM policy of bucket %s" % name)
-    new_policy, missing = iam_plan(policy, params["grants"]) if current is not None else \
-        iam_plan(None, params["grants"])
+    new_policy, missing = iam_plan(policy, params["grants"])   # no bucket yet: no policy, every grant missing
     if missing:
         result.update(changed=True, granted=[list(m) for m in missing])
         if not check_mode:

@@ -139,3 +139,9 @@ def test_session_reports_an_unreachable_endpoint():
     s = gcp.GcpSession(dict(TOKEN, retries=0, api_endpoints={"container": "http://127.0.0.1:1"}), "container", {})
     with pytest.raises(gcp.GcpError, match="check the network path"):
         s.call("GET", "v1/x")
+
+
+def test_grant_pairs_keeps_pairs_and_names_the_rest():
+    errors, pairs = gcp.grant_pairs([["roles/a", "user:x"], ["roles/b"], ("roles/c", "user:y")])
+    assert pairs == [("roles/a", "user:x"), ("roles/c", "user:y")]
+    assert errors == ["grants: ['roles/b'] is not a [role, member] pair."]
