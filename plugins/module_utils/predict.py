@@ -131,11 +131,15 @@ def label_of(scores, labels):
     return index, (labels[index] if labels and index < len(labels) else None)
 
 
+def check_expected(expected, count):
+    """Expected labels, when given, name one label per input."""
+    if expected and len(expected) != count:
+        raise PredictError("expected names %d labels for %d inputs; give one per input" % (len(expected), count))
+
+
 def mismatches(inputs, labels, expected):
     """[{input, expected, label}] where a label differs from the one expected (lists in the same order)."""
-    if len(expected) != len(labels):
-        raise PredictError("expected names %d labels for %d inputs; give one per input"
-                           % (len(expected), len(labels)))
+    check_expected(expected, len(labels))
     return [{"input": item, "expected": want, "label": got}
             for item, want, got in zip(inputs, expected, labels) if str(want) != str(got)]
 

@@ -212,10 +212,7 @@ def run(params):
         raise predict.PredictError("give either images or instances (one of them, not both)")
     if len(params["image_size"]) != 2:
         raise predict.PredictError("image_size must be [width, height], got %s" % params["image_size"])
-    count = len(params["images"] or params["instances"])
-    if params["expected"] and len(params["expected"]) != count:
-        raise predict.PredictError("expected names %d labels for %d inputs; give one per input"
-                                   % (len(params["expected"]), count))
+    predict.check_expected(params["expected"], len(params["images"] or params["instances"]))
     tensors = [predict.image_tensor(p, params["image_size"], params["scale"]) for p in params["images"]] \
         or list(params["instances"])
     client = predict.Client(params["url"], params["model"], params["protocol"], params["host"], params["token"],

@@ -509,11 +509,15 @@ class Controllers:
         if _labels(pod).get("k8s-app") == "nvidia-driver-installer" and self.on_driver_ready:
             self.on_driver_ready(node["metadata"]["name"])
 
+    def _controller_running(self, ns, name):
+        """Whether a controller's Deployment has a ready Pod: a component works while its Pod runs
+        (Available alone is true at zero replicas)."""
+        deploy = self.store.objects.get(("apps", "deployments", ns, name))
+        return bool(deploy) and int((deploy.get("status") or {}).get("readyReplicas") or 0) > 0
+
     # --- cert-manager ----------------------------------------------------------
     def _cert_manager_ready(self):
-        """cert-manager works while a controller Pod runs (Available alone is true at zero replicas)."""
-        deploy = self.store.objects.get(("apps", "deployments", "cert-manager", "cert-manager"))
-        return bool(deploy) and int((deploy.get("status") or {}).get("readyReplicas") or 0) > 0
+        return self._controller_running("cert-manager", "cert-manager")
 
     def reconcile_cert_manager_all(self, _ns, _name):
         if not self._cert_manager_ready():
@@ -573,9 +577,7 @@ class Controllers:
 
     # --- KServe -----------------------------------------------------------------
     def _kserve_ready(self):
-        """KServe's controller works while its Pod runs (its Deployment Available alone is not enough)."""
-        deploy = self.store.objects.get(("apps", "deployments", "kserve", "kserve-controller-manager"))
-        return bool(deploy) and int((deploy.get("status") or {}).get("readyReplicas") or 0) > 0
+        return self._controller_running("kserve", "kserve-controller-manager")
 
     def _isvc_resource(self):
         try:

@@ -74,9 +74,13 @@ class Servable:
         finally:
             self.loaded.set()
 
-    def status(self, version=None):
+    def _check_version(self, version):
+        """404 for a version other than the one served (unknown while loading: any is taken)."""
         if version is not None and self.version is not None and int(version) != self.version:
             raise ServingError(404, "Servable not found for request: Specific(%s, %s)" % (self.name, version))
+
+    def status(self, version=None):
+        self._check_version(version)
         code, message = ("OK", "") if self.state != "END" else ("UNKNOWN", self.error)
         return {"model_version_status": [{"version": str(self.version or 0), "state": self.state,
                                           "status": {"error_code": code, "error_message": message}}]}
@@ -139,8 +143,7 @@ class Servable:
 
     def predict(self, body, version=None):
         self._ready()
-        if version is not None and int(version) != self.version:
-            raise ServingError(404, "Servable not found for request: Specific(%s, %s)" % (self.name, version))
+        self._check_version(version)
         if not isinstance(body, dict) or ("instances" in body) == ("inputs" in body):
             raise ServingError(400, "Missing 'inputs' or 'instances' key" if not isinstance(body, dict) or (
                 "instances" not in body and "inputs" not in body) else

@@ -238,8 +238,7 @@ def net_istio(versions):
                   "data": {"_example": "# gateways Knative routes through"}})
     for name in ("net-istio-controller", "net-istio-webhook"):
         app = dict(labels, app=name)
-        layer.append(_service_account(name, kns) if name == "net-istio-controller" else
-                     _service_account("net-istio-webhook", kns))
+        layer.append(_service_account(name, kns))
         layer.append(_deployment(name, kns, app, "gcr.io/knative-releases/knative.dev/net-istio/cmd/%s:v%s" % (
             name.rsplit("-", maxsplit=1)[-1], versions["knative"]), port=8443 if name == "net-istio-webhook" else None))
     layer.append(_service("net-istio-webhook", kns, dict(labels, app="net-istio-webhook"), 443, 8443))
