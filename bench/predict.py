@@ -21,18 +21,15 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import requests
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from kserve_lab.core import Knobs, RequestLog  # noqa: E402  pylint: disable=wrong-import-position
-from kserve_lab.model_server import ModelServer  # noqa: E402  pylint: disable=wrong-import-position
+sys.path.insert(0, os.path.join(ROOT, "tests", "lab"))
+from conftest import model_server, run_module as run_ansible_module  # noqa: E402  pylint: disable=wrong-import-position
 
 SAMPLES = sorted(glob.glob(os.path.join(ROOT, "samples", "images", "*.jpg")))
-MODEL = os.path.join(ROOT, "samples", "model", "dogs-vs-cats")
 
 # The walk-through's client, one process per picture: TensorFlow reads and resizes it.
 WALKTHROUGH = r"""
@@ -46,26 +43,14 @@ print("Dog" if answer.json()["predictions"][0][1] > answer.json()["predictions"]
 """
 
 
-def start_server(directory):
-    server = ModelServer(("127.0.0.1", 0), "dogs-vs-cats", MODEL, RequestLog(os.path.join(directory, "log")),
-                         Knobs())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    server.servable.loaded.wait(300)
-    return server
-
-
 def run_module(url, images):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
     args = {"url": url, "model": "dogs-vs-cats", "images": images, "labels": ["Cat", "Dog"], "batch_size": 8,
             "concurrency": 2}
     started = time.monotonic()
-    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m",
-                           "mlops.kserve_gke.predict", "-a", json.dumps(args)], capture_output=True, text=True,
-                          env=env, cwd=ROOT, check=True)
-    seconds = time.monotonic() - started
-    result = json.loads(proc.stdout[proc.stdout.find("{"):])["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    return seconds, result
+    proc, result = run_ansible_module("mlops.kserve_gke.predict", args)
+    if proc.returncode != 0:
+        raise SystemExit("the predict module failed: %s" % proc.stdout[-2000:])
+    return time.monotonic() - started, result
 
 
 def run_walkthrough(url, images):
@@ -94,19 +79,15 @@ def main(argv=None):
     sys.path.insert(0, os.path.join(ROOT, "plugins", "module_utils"))
     import predict  # pylint: disable=import-outside-toplevel,import-error
     images = [SAMPLES[i % len(SAMPLES)] for i in range(args.images)]
-    with tempfile.TemporaryDirectory() as directory:
-        server = start_server(directory)
-        try:
-            module_s, result = run_module(server.url, images)
-            expected = [os.path.basename(p).split("-")[0].capitalize() for p in images]
-            assert result["labels"] == expected, "the module got pictures wrong"
-            walk_s, walk_labels = run_walkthrough(server.url, images[:args.baseline_images])
-            assert walk_labels == expected[:args.baseline_images], "the walk-through's client got pictures wrong"
-            payloads = [json.dumps({"instances": [{"conv2d_input": predict.image_tensor(p)}]}) for p in images]
-            loop_s = run_plain_loop(server.url, payloads)
-        finally:
-            server.shutdown()
-            server.server_close()
+    with tempfile.TemporaryDirectory() as directory, model_server(os.path.join(directory, "log")) as server:
+        server.servable.loaded.wait(300)
+        module_s, result = run_module(server.url, images)
+        expected = [os.path.basename(p).split("-")[0].capitalize() for p in images]
+        assert result["labels"] == expected, "the module got pictures wrong"
+        walk_s, walk_labels = run_walkthrough(server.url, images[:args.baseline_images])
+        assert walk_labels == expected[:args.baseline_images], "the walk-through's client got pictures wrong"
+        payloads = [json.dumps({"instances": [{"conv2d_input": predict.image_tensor(p)}]}) for p in images]
+        loop_s = run_plain_loop(server.url, payloads)
     module_rate = args.images / module_s
     walk_rate = args.baseline_images / walk_s
     loop_rate = args.images / loop_s

@@ -4,10 +4,12 @@
 directory, stopped afterwards, and proven gone."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -16,6 +18,11 @@ LAB = os.path.join(ROOT, "scripts", "lab")
 PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from kserve_lab.cli import alive  # noqa: E402  pylint: disable=wrong-import-position
+from kserve_lab.core import Knobs, RequestLog  # noqa: E402  pylint: disable=wrong-import-position
+from kserve_lab.model_server import ModelServer  # noqa: E402  pylint: disable=wrong-import-position
+
+ANSIBLE = os.path.join(os.path.dirname(sys.executable), "ansible")
+SAMPLE_MODEL = os.path.join(ROOT, "samples", "model", "dogs-vs-cats")
 
 
 class Lab:
@@ -81,9 +88,51 @@ class Lab:
         return subprocess.run([PLAYBOOK, "site.yml", "-i", "inventories/lab", "--tags", tags] + list(args),
                               cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
+    def converged(self, tags, *args):
+        """site.yml limited to tags, which must succeed; the lab, for module fixtures to build on."""
+        proc = self.play(tags, *args)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        return self
+
+    def assert_rerun_changes_nothing(self, tags, *args):
+        """site.yml again: it must succeed, report no change and send no mutating request."""
+        before = len(self.requests())
+        again = self.play(tags, *args)
+        assert again.returncode == 0 and recap(again)["changed"] == "0", again.stdout[-3000:]
+        assert self.writes(before) == []
+        return again
+
     @staticmethod
     def pid_alive(pid):
         return alive(pid)
+
+
+@contextlib.contextmanager
+def model_server(log_path, name="dogs-vs-cats", base_path=SAMPLE_MODEL):
+    """The lab's model server on 127.0.0.1, in a thread, serving the sample model; stopped and proven
+    stopped on exit. Its request log is at .request_log."""
+    server = ModelServer(("127.0.0.1", 0), name, base_path, RequestLog(log_path), Knobs())
+    server.request_log = log_path
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+        assert not thread.is_alive(), "the model server did not stop"
+
+
+def run_module(module, args, *flags):
+    """One module run as `ansible localhost -m module -a JSON`: (process, the task's result or {})."""
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
+    proc = subprocess.run([ANSIBLE, "localhost", "-m", module, "-a", json.dumps(args)] + list(flags),
+                          capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    start = proc.stdout.find("{")
+    result = json.loads(proc.stdout[start:])["plays"][0]["tasks"][0]["hosts"]["localhost"] if start >= 0 else {}
+    return proc, result
 
 
 def recap(proc):

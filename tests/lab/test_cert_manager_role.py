@@ -29,9 +29,7 @@ spec:
 
 @pytest.fixture(scope="module")
 def cluster(lab):
-    proc = lab.play("gke_cluster")
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return lab
+    return lab.converged("gke_cluster")
 
 
 def test_check_mode_on_a_bare_cluster_writes_nothing(cluster):
@@ -54,10 +52,7 @@ def test_install_proves_the_webhook_then_a_second_run_writes_nothing(cluster):
     proc = cluster.play("cert_manager")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "Prove the webhook admits an Issuer" in proc.stdout
-    before = len(cluster.requests())
-    again = cluster.play("cert_manager")
-    assert again.returncode == 0 and recap(again)["changed"] == "0"
-    assert cluster.writes(before) == []
+    cluster.assert_rerun_changes_nothing("cert_manager")
     proc = cluster.kubectl_apply(CERTIFICATE)
     assert proc.returncode == 0, proc.stderr
     wait = cluster.kubectl("wait", "--for=condition=Ready", "certificate/serving-cert", "--timeout=30s")

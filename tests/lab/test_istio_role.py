@@ -12,14 +12,10 @@ import re
 
 import pytest
 
-from conftest import recap
-
 
 @pytest.fixture(scope="module")
 def cluster(lab):
-    proc = lab.play("gke_cluster")
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return lab
+    return lab.converged("gke_cluster")
 
 
 def test_knative_before_istio_names_the_missing_istio(cluster):
@@ -43,10 +39,7 @@ def test_install_waits_for_the_gateway_address_then_writes_nothing(cluster):
     assert service["status"]["loadBalancer"]["ingress"][0]["ip"] == address
     assert "http2" in [port["name"] for port in service["spec"]["ports"]]
     assert "installs Istio 1.30.4." in proc.stdout and "differs from the pin" not in proc.stdout
-    before = len(cluster.requests())
-    again = cluster.play("istio")
-    assert again.returncode == 0 and recap(again)["changed"] == "0"
-    assert cluster.writes(before) == []
+    cluster.assert_rerun_changes_nothing("istio")
 
 
 def test_a_pin_of_another_minor_is_named(cluster):
@@ -83,10 +76,7 @@ def test_knative_routes_through_istio_under_the_sslip_domain(cluster):
     assert network["data"]["ingress-class"] == "istio.ingress.networking.knative.dev"
     gateways = cluster.kubectl("-n", "knative-serving", "get", "gateways.networking.istio.io", "-o", "name")
     assert "knative-ingress-gateway" in gateways
-    before = len(cluster.requests())
-    again = cluster.play("knative")
-    assert again.returncode == 0 and recap(again)["changed"] == "0"
-    assert cluster.writes(before) == []
+    cluster.assert_rerun_changes_nothing("knative")
 
 
 def test_kserve_in_knative_mode_on_the_stack_then_the_stack_writes_nothing(cluster):
@@ -95,7 +85,4 @@ def test_kserve_in_knative_mode_on_the_stack_then_the_stack_writes_nothing(clust
     config = json.loads(cluster.kubectl("-n", "kserve", "get", "configmap/inferenceservice-config", "-o", "json"))
     assert json.loads(config["data"]["deploy"]) == {"defaultDeploymentMode": "Knative"}
     assert json.loads(config["data"]["ingress"])["ingressGateway"] == "knative-serving/knative-ingress-gateway"
-    before = len(cluster.requests())
-    again = cluster.play("istio,knative,cert_manager,kserve")
-    assert again.returncode == 0 and recap(again)["changed"] == "0"
-    assert cluster.writes(before) == []
+    cluster.assert_rerun_changes_nothing("istio,knative,cert_manager,kserve")

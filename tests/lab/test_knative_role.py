@@ -9,16 +9,12 @@ import json
 
 import pytest
 
-from conftest import recap
-
 DOMAIN = ("-e", "knative_domain_mode=custom", "-e", "knative_domain=models.example.com")
 
 
 @pytest.fixture(scope="module")
 def cluster(lab):
-    proc = lab.play("gke_cluster,istio")
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return lab
+    return lab.converged("gke_cluster,istio")
 
 
 def test_a_custom_domain_mode_without_a_domain_is_refused_before_any_request(cluster):
@@ -45,10 +41,7 @@ def test_install_configures_gpu_scheduling_and_the_domain_then_writes_nothing(cl
     assert "_example" in features  # the manifest's keys stay: the configuration has a field manager of its own
     domain = json.loads(cluster.kubectl("-n", "knative-serving", "get", "configmap/config-domain", "-o", "json"))
     assert domain["data"]["models.example.com"] == ""
-    before = len(cluster.requests())
-    again = cluster.play("knative", *DOMAIN)
-    assert again.returncode == 0 and recap(again)["changed"] == "0"
-    assert cluster.writes(before) == []
+    cluster.assert_rerun_changes_nothing("knative", *DOMAIN)
 
 
 def test_sslip_without_an_ingress_address_names_the_known_failure(cluster):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,11 +18,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT
-from kserve_lab.core import Knobs, RequestLog
-from kserve_lab.model_server import ModelServer
+from conftest import ROOT, model_server
 
-MODEL = os.path.join(ROOT, "samples", "model", "dogs-vs-cats")
 IMAGES = sorted(glob.glob(os.path.join(ROOT, "samples", "images", "*.jpg")))
 
 
@@ -45,15 +41,8 @@ def call(server, path, body=None, raw=None):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    log = str(tmp_path_factory.mktemp("serving") / "requests.jsonl")
-    instance = ModelServer(("127.0.0.1", 0), "dogs-vs-cats", MODEL, RequestLog(log), Knobs())
-    thread = threading.Thread(target=instance.serve_forever, daemon=True)
-    thread.start()
-    yield instance
-    instance.shutdown()
-    instance.server_close()
-    thread.join(10)
-    assert not thread.is_alive()
+    with model_server(str(tmp_path_factory.mktemp("serving") / "requests.jsonl")) as instance:
+        yield instance
 
 
 def wait_available(server):

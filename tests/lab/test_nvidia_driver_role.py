@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import recap
-
 MANUAL = ("-e", "gke_cluster_gpu_driver_version=INSTALLATION_DISABLED", "-e", "gke_cluster_image_type=UBUNTU_CONTAINERD")
 
 
 @pytest.fixture(scope="module")
 def cluster(lab):
-    proc = lab.play("gke_cluster", *MANUAL)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return lab
+    return lab.converged("gke_cluster", *MANUAL)
 
 
 def test_without_an_installer_the_failure_says_what_to_fix(cluster):
@@ -39,9 +35,6 @@ def test_the_daemonset_installs_and_nvidia_smi_proves_it_then_nothing_more(clust
     assert "Tesla T4" in proc.stdout and "NVIDIA-SMI" in proc.stdout
     assert "ubuntu" in proc.stdout  # the installer variant follows the node image
     assert "kserve-gke-nvidia-smi" not in cluster.kubectl("get", "pods", "-o", "name")
-    before = len(cluster.requests())
-    again = cluster.play("nvidia_driver", *MANUAL)
-    assert again.returncode == 0 and recap(again)["changed"] == "0"
-    assert cluster.writes(before) == []
+    cluster.assert_rerun_changes_nothing("nvidia_driver", *MANUAL)
     proc = cluster.play("nvidia_driver", "-e", "nvidia_driver_prove=always", *MANUAL)
     assert proc.returncode == 0 and "NVIDIA-SMI" in proc.stdout

@@ -19,24 +19,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import ROOT
-from kserve_lab.core import Knobs, RequestLog
-from kserve_lab.model_server import ModelServer
+from conftest import ROOT, SAMPLE_MODEL, model_server, run_module
 
-MODEL = os.path.join(ROOT, "samples", "model", "dogs-vs-cats")
 IMAGES = sorted(glob.glob(os.path.join(ROOT, "samples", "images", "*.jpg")))
 EXPECTED = [os.path.basename(p).split("-")[0].capitalize() for p in IMAGES]
-ANSIBLE = os.path.join(os.path.dirname(sys.executable), "ansible")
 
 
-def run_module(args, *flags):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
-    proc = subprocess.run([ANSIBLE, "localhost", "-m", "mlops.kserve_gke.predict", "-a", json.dumps(args)]
-                          + list(flags), capture_output=True, text=True, env=env, cwd=ROOT, check=False)
-    start = proc.stdout.find("{")
-    result = json.loads(proc.stdout[start:])["plays"][0]["tasks"][0]["hosts"]["localhost"] if start >= 0 else {}
-    return proc, result
+def run_predict(args, *flags):
+    return run_module("mlops.kserve_gke.predict", args, *flags)
 
 
 def free_port():
@@ -53,20 +43,14 @@ def serve_in_thread(server):
 
 @pytest.fixture(scope="module")
 def tf_serving(tmp_path_factory):
-    log = str(tmp_path_factory.mktemp("serving") / "requests.jsonl")
-    server = ModelServer(("127.0.0.1", 0), "dogs-vs-cats", MODEL, RequestLog(log), Knobs())
-    thread = serve_in_thread(server)
-    server.request_log = log
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
+    with model_server(str(tmp_path_factory.mktemp("serving") / "requests.jsonl")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def kserve_server():
     port = free_port()
-    env = dict(os.environ, KSERVE_TEST_PORT=str(port), KSERVE_TEST_MODEL=os.path.join(MODEL, "1"),
+    env = dict(os.environ, KSERVE_TEST_PORT=str(port), KSERVE_TEST_MODEL=os.path.join(SAMPLE_MODEL, "1"),
                KSERVE_TEST_LIFETIME="900")
     proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "kserve_model_server.py")],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -117,8 +101,8 @@ class Recorder(BaseHTTPRequestHandler):
 
 
 def test_tf_serving_classifies_every_sample_picture(tf_serving):
-    proc, result = run_module({"url": tf_serving.url, "model": "dogs-vs-cats", "images": IMAGES,
-                               "labels": ["Cat", "Dog"], "batch_size": 3, "concurrency": 2})
+    proc, result = run_predict({"url": tf_serving.url, "model": "dogs-vs-cats", "images": IMAGES,
+                                "labels": ["Cat", "Dog"], "batch_size": 3, "concurrency": 2})
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert result["labels"] == EXPECTED
     assert result["ready"] == "versions 1 AVAILABLE"
@@ -127,25 +111,19 @@ def test_tf_serving_classifies_every_sample_picture(tf_serving):
 
 
 def test_a_model_still_loading_is_waited_for(tmp_path):
-    server = ModelServer(("127.0.0.1", 0), "dogs-vs-cats", MODEL, RequestLog(str(tmp_path / "log")), Knobs())
-    thread = serve_in_thread(server)
-    try:
-        proc, result = run_module({"url": server.url, "model": "dogs-vs-cats", "images": IMAGES[:1],
-                                   "labels": ["Cat", "Dog"], "ready_timeout": 120})
+    with model_server(str(tmp_path / "log")) as server:
+        proc, result = run_predict({"url": server.url, "model": "dogs-vs-cats", "images": IMAGES[:1],
+                                    "labels": ["Cat", "Dog"], "ready_timeout": 120})
         assert proc.returncode == 0, proc.stdout[-3000:]
         with open(str(tmp_path / "log"), encoding="utf-8") as handle:
             statuses = [json.loads(line) for line in handle]
         assert statuses[0]["method"] == "GET"     # readiness first, then the call
         assert result["labels"] == EXPECTED[:1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
 
 
 def test_a_refusal_fails_with_the_servers_message(tf_serving):
-    proc, result = run_module({"url": tf_serving.url, "model": "dogs-vs-cats", "images": IMAGES[:1],
-                               "input_name": "input_1"})
+    proc, result = run_predict({"url": tf_serving.url, "model": "dogs-vs-cats", "images": IMAGES[:1],
+                                "input_name": "input_1"})
     assert proc.returncode != 0
     assert "HTTP 400: Failed to process element: 0 of 'instances' list" in result["msg"]
     assert "does not have named input: conv2d_input" in result["msg"]
@@ -154,30 +132,30 @@ def test_a_refusal_fails_with_the_servers_message(tf_serving):
 def test_check_mode_makes_no_call(tf_serving):
     with open(tf_serving.request_log, encoding="utf-8") as handle:
         before = len(handle.readlines())
-    proc, result = run_module({"url": tf_serving.url, "model": "dogs-vs-cats", "images": IMAGES}, "--check")
+    proc, result = run_predict({"url": tf_serving.url, "model": "dogs-vs-cats", "images": IMAGES}, "--check")
     assert proc.returncode == 0 and result["msg"] == "check mode: no call made"
     with open(tf_serving.request_log, encoding="utf-8") as handle:
         assert len(handle.readlines()) == before
 
 
 def test_bad_arguments_are_named(tf_serving):
-    proc, result = run_module({"url": tf_serving.url, "model": "dogs-vs-cats", "images": IMAGES[:1],
-                               "instances": [[1]]})
+    proc, result = run_predict({"url": tf_serving.url, "model": "dogs-vs-cats", "images": IMAGES[:1],
+                                "instances": [[1]]})
     assert proc.returncode != 0 and "give either images or instances" in result["msg"]
 
 
 @pytest.mark.parametrize("protocol", ["v1", "v2"])
 def test_kserve_python_server_classifies_over_both_protocols(kserve_server, protocol):
-    proc, result = run_module({"url": kserve_server, "model": "dogs-vs-cats", "images": IMAGES,
-                               "labels": ["Cat", "Dog"], "protocol": protocol, "batch_size": 4})
+    proc, result = run_predict({"url": kserve_server, "model": "dogs-vs-cats", "images": IMAGES,
+                                "labels": ["Cat", "Dog"], "protocol": protocol, "batch_size": 4})
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert result["labels"] == EXPECTED
     assert result["ready"] == "ready=True"
 
 
 def test_kserve_refusal_over_v2_carries_its_message(kserve_server):
-    proc, result = run_module({"url": kserve_server, "model": "no-such-model", "protocol": "v2",
-                               "instances": [[[[0.0, 0.0, 0.0]]]], "ready_timeout": 0})
+    proc, result = run_predict({"url": kserve_server, "model": "no-such-model", "protocol": "v2",
+                                "instances": [[[[0.0, 0.0, 0.0]]]], "ready_timeout": 0})
     assert proc.returncode != 0
     assert "HTTP 404" in result["msg"] and "no-such-model" in result["msg"]
 
@@ -187,8 +165,8 @@ def test_host_header_and_token_go_on_the_wire_but_not_into_the_log():
     thread = serve_in_thread(server)
     try:
         url = "http://127.0.0.1:%d" % server.server_address[1]
-        proc, result = run_module({"url": url, "model": "m", "host": "dogs-vs-cats.models.example.com",
-                                   "token": "s3cret-token-value", "instances": [[1.0], [2.0]]}, "-vvv")
+        proc, result = run_predict({"url": url, "model": "m", "host": "dogs-vs-cats.models.example.com",
+                                    "token": "s3cret-token-value", "instances": [[1.0], [2.0]]}, "-vvv")
         assert proc.returncode == 0, proc.stdout[-3000:]
         assert result["labels"] == ["1", "1"]   # no labels given: the index
         assert {r["host"] for r in Recorder.seen} == {"dogs-vs-cats.models.example.com"}

@@ -8,27 +8,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
 
 import pytest
 
-from conftest import PLAYBOOK, ROOT
-from kserve_lab.core import Knobs, RequestLog
-from kserve_lab.model_server import ModelServer
-
-MODEL = os.path.join(ROOT, "samples", "model", "dogs-vs-cats")
+from conftest import PLAYBOOK, ROOT, model_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    instance = ModelServer(("127.0.0.1", 0), "dogs-vs-cats", MODEL,
-                           RequestLog(str(tmp_path_factory.mktemp("serving") / "log")), Knobs())
-    thread = threading.Thread(target=instance.serve_forever, daemon=True)
-    thread.start()
-    yield instance
-    instance.shutdown()
-    instance.server_close()
-    thread.join(10)
+    with model_server(str(tmp_path_factory.mktemp("serving") / "log")) as instance:
+        yield instance
 
 
 def smoke(server, *args):

@@ -23,9 +23,7 @@ def teardown(lab, *args):
 
 @pytest.fixture(scope="module")
 def stack(lab):
-    proc = lab.play("gke_cluster,cert_manager,kserve,gcs_model", *STANDARD)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return lab
+    return lab.converged("gke_cluster,cert_manager,kserve,gcs_model", *STANDARD)
 
 
 def test_a_confirmation_that_names_another_cluster_stops_before_any_change(stack):
