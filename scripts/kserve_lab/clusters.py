@@ -49,6 +49,7 @@ class ClusterRuntime:
         self.servers = {}  # cluster key -> (K8sServer, Store)
         self.timers = []
         self.dirty = set()  # clusters whose objects changed since they were last saved
+        self.platform = None  # the serving platform (serving.ServingPlatform), set by the server
 
     # --- lifecycle ----------------------------------------------------------
     def folder(self, key):
@@ -69,7 +70,8 @@ class ClusterRuntime:
             server = K8sServer((host, int(port)), store, self.log, self.knobs, self.token,
                                os.path.join(folder, "apiserver.pem"), os.path.join(folder, "apiserver.key"))
             threading.Thread(target=server.serve_forever, daemon=True).start()
-            store.controllers = Controllers(store, self.knobs, lambda node, k=key: self.driver_installed(k, node))
+            store.controllers = Controllers(store, self.knobs, lambda node, k=key: self.driver_installed(k, node),
+                                            platform=self.platform, key=key, cluster=cluster)
             store.controllers.resync()
             self.servers[key] = (server, store)
         self.sync_nodes(key, cluster)

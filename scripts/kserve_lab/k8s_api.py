@@ -35,6 +35,21 @@ ROUTE_RE = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>
                       r"(?:/namespaces/(?P<ns>[^/]+)(?=/[^/]+))?(?:/(?P<rest>.*))?$")
 
 
+def pod_log(store, pod, container):
+    """A Pod's log: of the named container, or of its only one; the API server's 400 when a Pod with
+    several containers (init containers count) is asked without a name."""
+    spec = pod.get("spec") or {}
+    names = [c["name"] for c in spec.get("containers") or []]
+    init = [c["name"] for c in spec.get("initContainers") or []]
+    ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+    if container is None and len(names) + len(init) > 1:
+        raise K8sError(400, "BadRequest", "a container name must be specified for pod %s, choose one of: [%s]%s" % (
+            name, " ".join(names), " or one of the init containers: [%s]" % " ".join(init) if init else ""))
+    if container is not None and container not in names + init:
+        raise K8sError(400, "BadRequest", "container %s is not valid for pod %s" % (container, name))
+    return store.logs.get((ns, name, container or (names + init)[0]), store.logs.get((ns, name), ""))
+
+
 def scale_of(obj):
     """The autoscaling/v1 Scale view of a Deployment or StatefulSet."""
     meta = obj["metadata"]
@@ -224,7 +239,7 @@ class K8sHandler(JsonHandler):
             if sub == "scale":
                 return 200, scale_of(obj), []
             if sub == "log":
-                return 200, store.logs.get((namespace, name), ""), []
+                return 200, pod_log(store, obj, query.get("container")), []
             return 200, obj, []
         if method == "POST" and name is None:
             body = self.body_of(raw, self.headers.get("Content-Type", ""))

@@ -19,6 +19,7 @@ readiness takes time and fails where it fails on GKE.
   endpoints fails as the API server fails it (failurePolicy Fail), or passes
   (Ignore). The webhooks' own logic is not run.
 - Deleting an owner deletes what it owns.
+- KServe's controller, webhook, storage initializer and ingress: serving.py.
 
 Delays are real figures scaled by the lab's latency knob. Work runs on one
 thread per cluster; store hooks only queue it.
@@ -42,11 +43,12 @@ from cryptography.hazmat.primitives import serialization
 
 from . import pki
 from .k8s_store import K8sError, label_matcher, now_iso
+from .serving import ISVC_LABEL, ClusterServing
 
 # Real seconds before the latency scale.
 POD_START, GPU_POD_START, LB_ADDRESS, CERT_MANAGER_DELAY = 8, 40, 25, 3
 CERT_MANAGER_GROUP = "cert-manager.io"
-KSERVE_GROUP, KSERVE_FINALIZER, KSERVE_DELAY = "serving.kserve.io", "inferenceservice.finalizers", 1
+KSERVE_GROUP, KSERVE_DELAY = "serving.kserve.io", 1
 # Workloads whose Pods turn Ready only once a Service they talk to has ready endpoints (their readiness
 # waits on it): Istio's gateway and Knative's Istio layer need istiod's xDS.
 NEEDS = {("istio-system", "istio-ingressgateway"): (("istio-system", "istiod"),),
@@ -133,10 +135,32 @@ def nvidia_smi(node):
         ""])
 
 
+def pod_status(pod, node, done, ready):
+    """A started Pod's status as its kubelet reports it: running (ready or not yet), or run to completion."""
+    stamp = now_iso()
+    state = {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": stamp, "finishedAt": stamp}} \
+        if done else {"running": {"startedAt": stamp}}
+    ip = "10.%d.%d.%d" % tuple(int(h, 16) % 250 + 2 for h in (uuid.uuid4().hex[:2], uuid.uuid4().hex[2:4],
+                                                              uuid.uuid4().hex[4:6]))
+    not_ready = {"reason": "PodCompleted" if done else "ContainersNotReady"}
+    return {
+        "phase": "Succeeded" if done else "Running",
+        "hostIP": "10.128.0.%d" % (zlib.crc32(node["metadata"]["name"].encode()) % 250 + 2),
+        "podIP": ip, "podIPs": [{"ip": ip}], "startTime": stamp, "qosClass": "BestEffort",
+        "conditions": [{"type": t, "status": "False" if not ready and t in ("Ready", "ContainersReady") else "True",
+                        "lastTransitionTime": stamp, **(not_ready if not ready and t in (
+                            "Ready", "ContainersReady") else {})}
+                       for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
+        "containerStatuses": [{"name": c["name"], "image": c.get("image", ""), "ready": ready,
+                               "started": not done, "restartCount": 0, "state": state,
+                               "imageID": "", "containerID": "containerd://" + uuid.uuid4().hex}
+                              for c in pod["spec"].get("containers") or []]}
+
+
 class Controllers:
     """The simulated control plane and kubelets of one cluster."""
 
-    def __init__(self, store, knobs, on_driver_ready=None):
+    def __init__(self, store, knobs, on_driver_ready=None, platform=None, key=("", "", ""), cluster=None):
         self.store = store
         self.knobs = knobs
         self.on_driver_ready = on_driver_ready
@@ -154,6 +178,7 @@ class Controllers:
             ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"))}
         store.hooks.append(self.on_event)
         store.admission.append(self.admit)
+        self.serving = ClusterServing(self, platform, key, cluster or {})
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
@@ -172,11 +197,15 @@ class Controllers:
         self.later(0, "nodes_changed", None, "")
         for svc in self.store.list(self.res["services"])["items"]:
             self.later(0, "service", svc["metadata"]["namespace"], svc["metadata"]["name"])
+        for pod in self.store.list(self.res["pods"])["items"]:  # predictors get their model servers back
+            if pod["spec"].get("nodeName") and self.serving.handles(pod):
+                self.later(0, "kubelet", pod["metadata"]["namespace"], pod["metadata"]["name"])
 
     def stop(self):
         with self.cv:
             self.stopped = True
             self.cv.notify()
+        self.serving.stop()
 
     def run(self):
         while True:
@@ -213,6 +242,10 @@ class Controllers:
             elif event == "ADDED":  # placed by its DaemonSet: straight to the kubelet
                 self.later(POD_START, "kubelet", ns, name)
             self.later(0, "endpoints_in", ns, "")
+            if _labels(obj).get(ISVC_LABEL):
+                self.later(0, "inferenceservice", ns, _labels(obj)[ISVC_LABEL])
+            if event == "DELETED" and self.serving.handles(obj):
+                self.later(0, "pod_gone", ns, name)
         elif res.plural == "services" and not res.group and event != "DELETED":
             self.later(0, "service", ns, name)
         elif res.plural == "nodes" and not res.group:
@@ -227,7 +260,10 @@ class Controllers:
             self.later(0, "cert_manager_all", None, "")
         if res.group == KSERVE_GROUP and res.plural == "inferenceservices" and event != "DELETED":
             self.later(KSERVE_DELAY, "inferenceservice", ns, name)
-        if res.plural == "deployments" and ns == "kserve" and name == "kserve-controller-manager":
+        if res.plural == "deployments" and ns == "kserve" and name == "kserve-controller-manager" or \
+                res.group == KSERVE_GROUP and res.plural in ("servingruntimes", "clusterservingruntimes") or \
+                res.plural == "configmaps" and (ns, name) in (("knative-serving", "config-domain"),
+                                                              ("kserve", "inferenceservice-config")):
             self.later(0, "kserve_all", None, "")
 
     # --- workloads ------------------------------------------------------------
@@ -483,27 +519,14 @@ class Controllers:
                 self.store.replace(self.res["pods"], ns, name, dict(pod, status=waiting), "kubelet", status_only=True)
             self.later(2, "kubelet", ns, name)
             return
-        stamp = now_iso()
+        if self.serving.platform is not None and self.serving.handles(pod):
+            self.serving.kubelet(ns, pod, node, lambda ready: pod_status(pod, node, False, ready))
+            return
         done = runs_to_completion(pod["spec"])
-        containers = pod["spec"].get("containers") or []
-        state = {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": stamp, "finishedAt": stamp}} \
-            if done else {"running": {"startedAt": stamp}}
-        ip = "10.%d.%d.%d" % tuple(int(h, 16) % 250 + 2 for h in (uuid.uuid4().hex[:2], uuid.uuid4().hex[2:4],
-                                                                  uuid.uuid4().hex[4:6]))
-        status = {
-            "phase": "Succeeded" if done else "Running", "hostIP": "10.128.0.%d" % (zlib.crc32(node["metadata"]["name"].encode()) % 250 + 2),
-            "podIP": ip, "podIPs": [{"ip": ip}], "startTime": stamp, "qosClass": "BestEffort",
-            "conditions": [{"type": t, "status": "False" if done and t in ("Ready", "ContainersReady") else "True",
-                            "lastTransitionTime": stamp, **({"reason": "PodCompleted"} if done and t in (
-                                "Ready", "ContainersReady") else {})}
-                           for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
-            "containerStatuses": [{"name": c["name"], "image": c.get("image", ""), "ready": not done,
-                                   "started": not done, "restartCount": 0, "state": state,
-                                   "imageID": "", "containerID": "containerd://" + uuid.uuid4().hex}
-                                  for c in containers]}
+        status = pod_status(pod, node, done, not done)
         self.store.replace(self.res["pods"], ns, name, dict(pod, status=status), "kubelet", status_only=True)
         command = " ".join(" ".join(c.get("command") or []) + " " + " ".join(c.get("args") or [])
-                           for c in containers)
+                           for c in pod["spec"].get("containers") or [])
         if "nvidia-smi" in command and gpu_request(pod["spec"]):
             self.store.logs[(ns, name)] = nvidia_smi(node)
         if _labels(pod).get("k8s-app") == "nvidia-driver-installer" and self.on_driver_ready:
@@ -593,21 +616,13 @@ class Controllers:
             self.later(0, "inferenceservice", obj["metadata"]["namespace"], obj["metadata"]["name"])
 
     def reconcile_inferenceservice(self, ns, name):
-        """KServe's finalizer: added while the controller runs, removed by it on deletion. With the
-        controller gone, a deleted InferenceService stays Terminating, as on a real cluster.
-        (Serving itself, with the InferenceService's status, is not simulated yet.)"""
-        res = self._isvc_resource()
-        if res is None or not self._kserve_ready():
-            return
-        isvc = self.store.get(res, ns, name)
-        finalizers = list(isvc["metadata"].get("finalizers") or [])
-        if isvc["metadata"].get("deletionTimestamp"):
-            if KSERVE_FINALIZER in finalizers:
-                rest = [f for f in finalizers if f != KSERVE_FINALIZER]
-                self.store.patch(res, ns, name, "merge", {"metadata": {"finalizers": rest or None}}, "manager")
-        elif KSERVE_FINALIZER not in finalizers:
-            self.store.patch(res, ns, name, "merge", {"metadata": {"finalizers": finalizers + [KSERVE_FINALIZER]}},
-                             "manager")
+        self.serving.reconcile(ns, name)
+
+    def reconcile_model_probe(self, ns, name):
+        self.serving.probe(ns, name)
+
+    def reconcile_pod_gone(self, ns, name):
+        self.serving.pod_gone(ns, name)
 
     def _maybe(self, plural):
         try:
@@ -657,6 +672,8 @@ class Controllers:
             except K8sError:
                 self.store.create(self.res["endpoints"], ns, endpoints, "endpoint-controller")
         has_address = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress")
+        if has_address and self.serving.platform is not None:
+            self.serving.gateway_address(svc)
         if spec.get("type") == "LoadBalancer" and not has_address and (ns, name) not in self.lb_pending:
             self.lb_pending.add((ns, name))
             self.later(LB_ADDRESS, "load_balancer", ns, name)

@@ -28,6 +28,7 @@ import json
 import os
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 
 from .core import Knobs, LabServer, RequestLog, start_request
@@ -234,6 +235,16 @@ class ModelServer(LabServer):
         self.servable = Servable(name, base_path)
 
 
+def _stop_with_parent(parent_pid, server, interval=1.0):
+    while True:
+        time.sleep(interval)
+        try:
+            os.kill(parent_pid, 0)
+        except OSError:
+            server.shutdown()
+            return
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--model_name", required=True)
@@ -241,9 +252,12 @@ def main(argv=None):
     parser.add_argument("--rest_api_port", type=int, default=8501)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--request_log", default=os.devnull)
+    parser.add_argument("--parent_pid", type=int, help="stop when this process is gone (the lab that started us)")
     args = parser.parse_args(argv)
     server = ModelServer((args.host, args.rest_api_port), args.model_name, args.model_base_path,
                          RequestLog(args.request_log), Knobs())
+    if args.parent_pid:
+        threading.Thread(target=_stop_with_parent, args=(args.parent_pid, server), daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -251,12 +251,47 @@ def net_istio(versions):
     return {base + "istio.yaml": istio_docs, base + "net-istio.yaml": layer}
 
 
+def _isvc_spec_schema():
+    """The InferenceService fields the collection writes, typed as KServe types them (the real schema
+    declares every PodSpec field too: those are left open here)."""
+    def open_obj():
+        return {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+
+    def open_list():
+        return {"type": "array", "items": open_obj()}
+    string, integer = {"type": "string"}, {"type": "integer"}
+    quantity_map = {"type": "object", "additionalProperties": {"x-kubernetes-int-or-string": True},
+                    "x-kubernetes-preserve-unknown-fields": True}
+    model = {"type": "object", "properties": {
+        "modelFormat": {"type": "object", "required": ["name"], "properties": {"name": string, "version": string}},
+        "runtime": string, "runtimeVersion": string, "storageUri": string, "protocolVersion": string,
+        "name": string, "image": string, "args": {"type": "array", "items": string},
+        "command": {"type": "array", "items": string}, "env": open_list(), "ports": open_list(),
+        "volumeMounts": open_list(), "readinessProbe": open_obj(), "livenessProbe": open_obj(),
+        "resources": {"type": "object", "properties": {"limits": quantity_map, "requests": quantity_map}}}}
+    predictor = {"type": "object", "properties": {
+        "model": model, "tensorflow": model, "sklearn": model, "pytorch": model, "xgboost": model, "onnx": model,
+        "triton": model, "huggingface": model,
+        "minReplicas": {"type": "integer", "minimum": 0}, "maxReplicas": {"type": "integer", "minimum": 0},
+        "canaryTrafficPercent": {"type": "integer", "format": "int64"}, "serviceAccountName": string,
+        "scaleTarget": integer, "scaleMetric": {"type": "string", "enum": ["cpu", "memory", "concurrency", "rps"]},
+        "timeout": integer, "containerConcurrency": integer, "deploymentStrategy": open_obj(),
+        "nodeSelector": {"type": "object", "additionalProperties": string},
+        "tolerations": open_list(), "affinity": open_obj(), "labels": open_obj(), "annotations": open_obj(),
+        "containers": open_list(), "volumes": open_list(), "imagePullSecrets": open_list(),
+        "priorityClassName": string, "schedulerName": string, "securityContext": open_obj(),
+        "logger": open_obj(), "batcher": open_obj()}}
+    return {"type": "object", "required": ["predictor"], "properties": {
+        "predictor": predictor, "transformer": open_obj(), "explainer": open_obj()}}
+
+
 def kserve(version):
     """KServe's two release files: kserve.yaml (CRDs, controller, webhooks, its serving certificate from
     cert-manager, inferenceservice-config) and kserve-cluster-resources.yaml (cluster serving runtimes)."""
     ns = "kserve"
     group = "serving.kserve.io"
     crds = [_crd(group, "InferenceService", "inferenceservices", short=("isvc",), version="v1beta1")]
+    crds[0]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"] = _isvc_spec_schema()
     crds += [_crd(group, kind, plural, scope=scope, short=short, version="v1alpha1")
              for kind, plural, scope, short in (
                  ("ServingRuntime", "servingruntimes", "Namespaced", ()),

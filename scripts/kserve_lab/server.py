@@ -21,6 +21,7 @@ from .iam import IamHandler, IamState
 from .pki import ClusterPki
 from .releases import MirrorServer, write_mirror
 from .serviceusage import ServiceUsageHandler, ServiceUsageState
+from .serving import ServingPlatform
 
 HOST = "127.0.0.1"
 VERSIONS = os.path.join(os.path.dirname(__file__), "..", "..", "playbooks", "vars", "versions.yml")
@@ -55,11 +56,6 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
     runtime = ClusterRuntime(state_dir, log, knobs, token)
     state = GkeState(knobs, os.path.join(state_dir, "gke.json"), gpu_quota=gpu_quota, services=services,
                      ca_factory=ClusterPki(state_dir), runtime=runtime)
-    with state.lock:  # clusters that were running before a restart get their API back
-        for key, cluster in state.clusters.items():
-            if cluster["status"] == "RUNNING":
-                runtime.start(key, cluster)
-    runtime.write_kubeconfig()
     gke = LabServer((HOST, 0), type("BoundGke", (GkeHandler,), {"state": state}), "gke", log, knobs,
                     auth_token=token)
     serviceusage = LabServer((HOST, 0), type("BoundServiceUsage", (ServiceUsageHandler,), {"state": services}),
@@ -68,6 +64,15 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
     iam = LabServer((HOST, 0), type("BoundIam", (IamHandler,), {"state": iam_state}), "iam", log, knobs,
                     auth_token=token)
     gcs = GcsServer((HOST, 0), os.path.join(state_dir, "gcs"), log, knobs, iam=iam_state)
+    # Predictors read the model from this GCS as their identity, and are served through the gateways.
+    platform = ServingPlatform(state_dir, log, os.path.join(state_dir, "requests.jsonl"))
+    platform.storage, platform.iam = gcs.storage, iam_state
+    runtime.platform = platform
+    with state.lock:  # clusters that were running before a restart get their API back
+        for key, cluster in state.clusters.items():
+            if cluster["status"] == "RUNNING":
+                runtime.start(key, cluster)
+    runtime.write_kubeconfig()
     mirror_dir = os.path.join(state_dir, "mirror")
     write_mirror(mirror_dir, default_versions())
     mirror = MirrorServer((HOST, 0), mirror_dir, log, knobs)
@@ -93,6 +98,7 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
         if idle > idle_timeout:
             break
     runtime.stop_all()
+    platform.stop()
     for srv in servers.values():
         srv.shutdown()
         srv.server_close()
