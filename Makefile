@@ -13,7 +13,8 @@ venv:
 
 demo: venv
 	scripts/lab up
-	eval "$$(scripts/lab env)" && ansible-playbook site.yml -i inventories/lab
+	eval "$$(scripts/lab env)" && ansible-playbook site.yml -i inventories/lab \
+		&& ansible-playbook playbooks/smoke_test.yml -i inventories/lab
 
 test: venv
 	scripts/run-tests

@@ -2,8 +2,9 @@
 """The stack after converge and idempotence, read back with the real clients.
 
 Every check reads the lab cluster with kubectl (on the kubeconfig the
-gke_cluster role wrote) or the lab's IAM with gcloud, never the collection's
-own code; the request log shows the second run sent no write.
+gke_cluster role wrote), the lab's IAM with gcloud, or asks the model through
+the ingress gateway with urllib, never the collection's own code; the request
+log shows the second run sent no write.
 """
 from __future__ import annotations
 
@@ -99,3 +100,28 @@ def test_the_sample_model_is_in_the_private_bucket_for_the_predictor_only(host):
     policy = bucket.get_iam_policy(requested_policy_version=3)
     viewers = [b["members"] for b in policy.bindings if b["role"] == "roles/storage.objectViewer"][0]
     assert viewers == {"serviceAccount:kserve-predictor@%s.iam.gserviceaccount.com" % os.environ["GCP_PROJECT"]}
+
+
+
+def walkthrough_request(path):
+    """The walk-through's request body for one picture: RGB, 128x128, scaled by 1/255, under conv2d_input."""
+    from PIL import Image  # pylint: disable=import-outside-toplevel
+    with Image.open(path) as picture:
+        pixels = picture.convert("RGB").resize((128, 128))
+        rows = [[[v / 255.0 for v in pixels.getpixel((x, y))] for x in range(128)] for y in range(128)]
+    return json.dumps({"instances": [{"conv2d_input": rows}]}).encode()
+
+
+@pytest.mark.parametrize("picture, label", [("cat-1.jpg", "Cat"), ("dog-1.jpg", "Dog")])
+def test_the_model_answers_through_the_gateway_by_host(host, picture, label):
+    import urllib.request  # pylint: disable=import-outside-toplevel
+    isvc = get(host, "inferenceservice", "dogs-vs-cats", "-n", "models")
+    assert {c["type"]: c["status"] for c in isvc["status"]["conditions"]}["Ready"] == "True"
+    address = get(host, "service", "istio-ingressgateway", "-n", "istio-system")["status"]["loadBalancer"][
+        "ingress"][0]["ip"]
+    body = walkthrough_request(os.path.join(os.environ["KSERVE_GKE_SAMPLES_DIR"], "images", picture))
+    request = urllib.request.Request("http://%s/v1/models/dogs-vs-cats:predict" % address, data=body, headers={
+        "Host": isvc["status"]["url"].split("://", 1)[1], "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        scores = json.loads(answer.read())["predictions"][0]
+    assert ["Cat", "Dog"][scores.index(max(scores))] == label
