@@ -253,9 +253,10 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--request_log", default=os.devnull)
     parser.add_argument("--parent_pid", type=int, help="stop when this process is gone (the lab that started us)")
+    parser.add_argument("--knobs", default="{}", help="the lab's knobs as JSON (faults for service 'serving')")
     args = parser.parse_args(argv)
     server = ModelServer((args.host, args.rest_api_port), args.model_name, args.model_base_path,
-                         RequestLog(args.request_log), Knobs())
+                         RequestLog(args.request_log), Knobs(**json.loads(args.knobs)))
     if args.parent_pid:
         threading.Thread(target=_stop_with_parent, args=(args.parent_pid, server), daemon=True).start()
     try:

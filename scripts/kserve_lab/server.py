@@ -65,7 +65,7 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
                     auth_token=token)
     gcs = GcsServer((HOST, 0), os.path.join(state_dir, "gcs"), log, knobs, iam=iam_state)
     # Predictors read the model from this GCS as their identity, and are served through the gateways.
-    platform = ServingPlatform(state_dir, log, os.path.join(state_dir, "requests.jsonl"))
+    platform = ServingPlatform(state_dir, log, os.path.join(state_dir, "requests.jsonl"), knobs)
     platform.storage, platform.iam = gcs.storage, iam_state
     runtime.platform = platform
     with state.lock:  # clusters that were running before a restart get their API back

@@ -38,9 +38,11 @@ import shutil
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import quote, urlsplit
 
+from .core import LabServer
 from .k8s_store import K8sError, now_iso
 
 GROUP = "serving.kserve.io"
@@ -145,7 +147,7 @@ def select_runtime(pred, runtimes):
             continue
         for fmt in spec.get("supportedModelFormats") or []:
             if fmt.get("name") == pred["format"] and fmt.get("autoSelect") and (
-                    not pred["format_version"] or str(fmt.get("version")) == str(pred["format_version"]).split(".")[0]):
+                    not pred["format_version"] or str(fmt.get("version")) == str(pred["format_version"]).split(".", maxsplit=1)[0]):
                 candidates.append((-int(fmt.get("priority") or 0), runtime))
                 break
     if not candidates:
@@ -282,8 +284,8 @@ def split_gs(uri):
 class ModelServers:
     """One model server process per predictor Pod, on 127.0.0.1; stopped with the Pod or the lab."""
 
-    def __init__(self, state_dir, request_log):
-        self.state_dir, self.request_log = state_dir, request_log
+    def __init__(self, state_dir, request_log, knobs):
+        self.state_dir, self.request_log, self.knobs = state_dir, request_log, knobs
         self.lock = threading.Lock()
         self.procs = {}  # (cluster, namespace, pod) -> (Popen, port)
 
@@ -307,7 +309,8 @@ class ModelServers:
                 proc = subprocess.Popen(  # pylint: disable=consider-using-with
                     [sys.executable, "-m", "kserve_lab.model_server", "--model_name=" + model_name,
                      "--model_base_path=" + base_path, "--rest_api_port=%d" % port,
-                     "--request_log=" + self.request_log, "--parent_pid=%d" % os.getpid()],
+                     "--request_log=" + self.request_log, "--parent_pid=%d" % os.getpid(),
+                     "--knobs=" + json.dumps(self.knobs.as_dict())],
                     stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
             self.procs[key] = (proc, port)
             return port
@@ -359,6 +362,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
         host = (self.headers.get("Host") or "").split(":")[0].lower()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        self.server.last_request = time.monotonic()
         status, payload, headers = self.server.route(self.command, host, self.path, body)
         self.server.log.record("ingress", self.command, self.path, status, host=host)
         self.send_response(status)
@@ -375,12 +379,10 @@ class GatewayHandler(BaseHTTPRequestHandler):
         self._proxy()
 
 
-class Gateway(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address, route, log):
-        super().__init__(address, GatewayHandler)
-        self.route, self.log = route, log
+class Gateway(LabServer):
+    def __init__(self, address, route, log, knobs):
+        super().__init__(address, GatewayHandler, "ingress", log, knobs)
+        self.route = route
 
 
 # --- the shared platform and one cluster's serving -----------------------------------------
@@ -388,11 +390,11 @@ class ServingPlatform:
     """What every cluster's serving shares: the lab's GCS and IAM, the model server processes, and the
     gateways (one per LoadBalancer address)."""
 
-    def __init__(self, state_dir, log, request_log_path):
-        self.state_dir, self.log = state_dir, log
+    def __init__(self, state_dir, log, request_log_path, knobs):
+        self.state_dir, self.log, self.knobs = state_dir, log, knobs
         self.storage = self.iam = None  # set by the server once GCS and IAM exist
         self.project_numbers = {}
-        self.servers = ModelServers(state_dir, request_log_path)
+        self.servers = ModelServers(state_dir, request_log_path, knobs)
         self.gateways = {}  # address -> (Gateway, cluster serving)
         self.lock = threading.Lock()
 
@@ -402,7 +404,8 @@ class ServingPlatform:
                 self.gateways[address] = (self.gateways[address][0], serving)
                 return
             try:
-                gateway = Gateway((address, 80), lambda *a, addr=address: self.gateways[addr][1].route(*a), self.log)
+                gateway = Gateway((address, 80), lambda *a, addr=address: self.gateways[addr][1].route(*a), self.log,
+                                  self.knobs)
             except OSError as exc:
                 print("lab: the ingress gateway cannot listen on %s:80: %s" % (address, exc), file=sys.stderr)
                 return
@@ -463,8 +466,8 @@ class ServingPlatform:
                 handle.write(storage.get_file(bucket, obj["name"]))
             self.log.record("gcs", "GET", "/storage/v1/b/%s/o/%s" % (bucket, quote(obj["name"], safe="")), 200,
                             principal=member, via="storage-initializer")
-            lines.append("INFO:kserve.storage:Downloaded: gs://%s/%s -> %s" % (bucket, obj["name"],
-                                                                            os.path.join(MODEL_DIR, rel)))
+            lines.append("INFO:kserve.storage:Downloaded: gs://%s/%s -> %s" % (
+                bucket, obj["name"], os.path.join(MODEL_DIR, rel)))
         lines.append("INFO:kserve.storage:Successfully copied %s to %s" % (uri, MODEL_DIR))
         return lines
 
@@ -669,9 +672,8 @@ class ClusterServing:
             self.store.create(res, ns, wanted, "manager")
         elif current.get("spec") != wanted["spec"] and any(
                 current["spec"].get(k) != v for k, v in wanted["spec"].items()):
-            self.store.replace(res, ns, wanted["metadata"]["name"], dict(current, spec=dict(current["spec"],
-                                                                                           **wanted["spec"])),
-                               "manager")
+            spec = dict(current["spec"], **wanted["spec"])
+            self.store.replace(res, ns, wanted["metadata"]["name"], dict(current, spec=spec), "manager")
 
     def _status(self, res, isvc, status):
         before = isvc.get("status") or {}
@@ -720,10 +722,11 @@ class ClusterServing:
                 state = {"terminated": term} if restarts == 0 else {"waiting": {
                     "reason": "CrashLoopBackOff", "message": "back-off restarting failed container %s in pod %s" % (
                         STORAGE_INIT, name)}}
-                failed = dict(running_status(ready=False), phase="Pending", initContainerStatuses=[{
-                    "name": STORAGE_INIT, "image": pod["spec"]["initContainers"][0].get("image", ""), "ready": False,
-                    "restartCount": max(0, restarts), "state": state, **({"lastState": {"terminated": term}}
-                                                                          if restarts else {})}])
+                init_status = {"name": STORAGE_INIT, "image": pod["spec"]["initContainers"][0].get("image", ""),
+                               "ready": False, "restartCount": max(0, restarts), "state": state}
+                if restarts:
+                    init_status["lastState"] = {"terminated": term}
+                failed = dict(running_status(ready=False), phase="Pending", initContainerStatuses=[init_status])
                 failed["containerStatuses"] = [dict(s, ready=False, started=False, state={"waiting": {
                     "reason": "PodInitializing"}}) for s in failed["containerStatuses"]]
                 self.store.replace(self.c.res["pods"], ns, name, dict(pod, status=failed), "kubelet", status_only=True)
@@ -835,4 +838,3 @@ class ClusterServing:
         for key in list(self.platform.servers.procs):
             if key[:3] == self.key:
                 self.platform.servers.stop(key)
-

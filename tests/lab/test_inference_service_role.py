@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
@@ -58,6 +57,12 @@ def gateway_call(address, host, path, body=None):
             return answer.status, answer.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+def smoke(cluster):
+    env = cluster.client_env(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run([PLAYBOOK, "playbooks/smoke_test.yml", "-i", "inventories/lab"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
 
 def test_bad_settings_are_stopped_before_any_write(stack):
@@ -120,9 +125,7 @@ def test_second_run_changes_nothing(served):
 
 def test_smoke_test_classifies_through_the_cluster(served):
     cluster, _proc = served
-    env = cluster.client_env(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"), ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run([PLAYBOOK, "playbooks/smoke_test.yml", "-i", "inventories/lab"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    proc = smoke(cluster)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "cat-1.jpg: Cat" in proc.stdout and "dog-4.jpg: Dog" in proc.stdout
 
@@ -140,28 +143,25 @@ def test_a_bucket_the_predictor_may_not_read_fails_with_the_cause_and_the_fix(se
     assert "storage-initializer log of no-access-predictor-00001-deployment" in out
     assert "Event BackOff on no-access-predictor-00001-deployment" in out
     assert "Fix: the predictor cannot read the bucket" in out
-    gone = cluster.play("inference_service", "-e", models.replace("{\"inference_service_failed",
-                                                                   "{\"inference_service_state\": \"absent\", "
-                                                                   "\"inference_service_failed"))
+    absent = models.replace('{"inference_service_failed', '{"inference_service_state": "absent", '
+                                                          '"inference_service_failed')
+    gone = cluster.play("inference_service", "-e", absent)
     assert gone.returncode == 0, gone.stdout[-3000:]
     assert "no-access" not in cluster.kubectl("-n", "models", "get", "deployments")
 
 
-def test_after_a_lab_restart_the_model_answers_again_and_down_leaves_no_server(served):
+def test_after_a_lab_restart_the_model_answers_again_through_injected_faults(served):
     cluster, _proc = served
     cluster.run("down")
     left = subprocess.run(["pgrep", "-f", "kserve_lab.model_server.*%s" % cluster.directory], capture_output=True,
                           text=True, check=False)
     assert left.stdout == "", "a model server outlived the lab"
+    cluster.run("knobs", "--fault", "serving=0.3:503,reset", "--seed", "3")
     cluster.run("up", "--idle-timeout", "600")
-    found = get_isvc(cluster, "dogs-vs-cats")
-    address = found["status"]["url"].split(".models.")[1].rsplit(".sslip.io", 1)[0]
     cluster.kubectl("-n", "models", "wait", "--for=condition=Ready", "pod", "-l",
-                    "serving.kserve.io/inferenceservice=dogs-vs-cats", "--timeout=90s")
-    status = 0
-    for _attempt in range(60):
-        status, _body = gateway_call(address, found["status"]["url"][len("http://"):], "/v1/models/dogs-vs-cats")
-        if status == 200:
-            break
-        time.sleep(1)
-    assert status == 200
+                    "serving.kserve.io/inferenceservice=dogs-vs-cats", "--timeout=120s")
+    proc = smoke(cluster)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "8 pictures classified right" in proc.stdout
+    faults = [r for r in cluster.requests() if r["service"] == "serving" and r.get("fault")]
+    assert faults, "the model server injected no fault"

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-import conftest  # noqa: F401  pylint: disable=unused-import  (puts scripts/ on sys.path)
+# conftest puts scripts/ on sys.path
+import conftest  # noqa: F401  pylint: disable=unused-import
 from kserve_lab.serving import bucket_readable, image_for, model_status, predictor, select_runtime, webhook_errors
 
 

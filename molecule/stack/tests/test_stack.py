@@ -102,7 +102,6 @@ def test_the_sample_model_is_in_the_private_bucket_for_the_predictor_only(host):
     assert viewers == {"serviceAccount:kserve-predictor@%s.iam.gserviceaccount.com" % os.environ["GCP_PROJECT"]}
 
 
-
 def walkthrough_request(path):
     """The walk-through's request body for one picture: RGB, 128x128, scaled by 1/255, under conv2d_input."""
     from PIL import Image  # pylint: disable=import-outside-toplevel

@@ -108,8 +108,9 @@ def test_report_of_a_missing_or_unlooked_at_service():
      "roles/iam.workloadIdentityUser"),
     ({"reason": "ModelLoadFailed", "message": "RuntimeError: Failed to fetch model. No model found in gs://b/m."}, [],
      "Run the gcs_model role"),
-    ({}, [{"status": {"conditions": [{"reason": "Unschedulable", "message": "0/3 nodes are available: 3 Insufficient "
-                                                                         "nvidia.com/gpu."}]}}], "lower gpus"),
+    ({}, [{"status": {"conditions": [{"reason": "Unschedulable",
+                                      "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}]}}],
+     "lower gpus"),
     ({}, [], ""),
 ])
 def test_hint_for_known_failures(info, pods, part):
