@@ -239,12 +239,42 @@ class Store:
                 spec["group"], version["name"], names["plural"], names["kind"], spec.get("scope") == "Namespaced",
                 names.get("shortNames", []), has_status, schema, names.get("categories", []))
 
+    def _name_conflict(self, crd):
+        """(reason, message) when an Established CRD of the same group already uses one of crd's names,
+        as the API server's naming controller says it; else None."""
+        spec = crd["spec"]
+        names = spec["names"]
+        for key, other in self.objects.items():
+            if key[:2] != ("apiextensions.k8s.io", "customresourcedefinitions") or key[3] == crd["metadata"]["name"]:
+                continue
+            accepted = (other.get("status") or {}).get("acceptedNames")
+            if other["spec"]["group"] != spec["group"] or not accepted:
+                continue
+            for field, reason in (("plural", "PluralConflict"), ("singular", "SingularConflict"),
+                                  ("kind", "KindConflict"), ("listKind", "ListKindConflict")):
+                if names.get(field) and names[field] in (accepted.get("plural"), accepted.get("singular"),
+                                                         accepted.get("kind"), accepted.get("listKind")):
+                    return reason, '"%s" is already in use' % names[field]
+            for short in names.get("shortNames") or []:
+                if short in (accepted.get("shortNames") or []):
+                    return "ShortNamesConflict", '"%s" is already in use' % short
+        return None
+
     def _establish(self, crd):
-        self._register_crd(crd)
         names = crd["spec"]["names"]
         spec = crd["spec"]
         stamp = now_iso()
         updated = copy.deepcopy(crd)
+        conflict = self._name_conflict(crd)
+        if conflict:  # never Established while another CRD holds the name (it is retried when that one goes)
+            updated["status"] = {"acceptedNames": {"plural": "", "kind": ""}, "storedVersions": [], "conditions": [
+                {"type": "NamesAccepted", "status": "False", "reason": conflict[0], "message": conflict[1],
+                 "lastTransitionTime": stamp},
+                {"type": "Established", "status": "False", "reason": "NotAccepted",
+                 "message": "not all names are accepted", "lastTransitionTime": stamp}]}
+            self._put(self.resources[("apiextensions.k8s.io", "v1", "customresourcedefinitions")], updated, "MODIFIED")
+            return
+        self._register_crd(crd)
         updated["status"] = {
             "acceptedNames": dict(names),
             "storedVersions": [v["name"] for v in spec.get("versions", []) if v.get("storage")],
@@ -565,6 +595,11 @@ class Store:
             for key in [k for k in self.objects if k[0] == spec["group"] and k[1] == spec["names"]["plural"]]:
                 self._put(crd_res, self.objects[key], "DELETED")
             self._unregister_crd(obj)
+            for key, other in list(self.objects.items()):  # a CRD that lost a name to this one may take it now
+                if key[:2] == ("apiextensions.k8s.io", "customresourcedefinitions") and any(
+                        c.get("type") == "NamesAccepted" and c.get("status") == "False"
+                        for c in (other.get("status") or {}).get("conditions") or []):
+                    self._establish(other)
         if res.plural == "namespaces":
             return
         ns = obj["metadata"].get("namespace")

@@ -48,6 +48,37 @@ def test_a_pinned_sha256_that_differs_stops_before_any_apply(cluster):
     assert cluster.writes(before) == []
 
 
+SQUATTER = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: certs.cert-manager.io}
+spec:
+  group: cert-manager.io
+  scope: Namespaced
+  names: {kind: Certificate, listKind: CertificateList, plural: certs, singular: cert}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+"""
+
+
+def test_a_crd_that_never_becomes_established_is_named_with_why(cluster):
+    """Known failure 2 for good: another CRD holds the kind, so certificates.cert-manager.io is never
+    Established; the role stops when its wait runs out, naming the CRD and the API server's reason."""
+    assert cluster.kubectl_apply(SQUATTER).returncode == 0
+    cluster.kubectl("wait", "--for=condition=Established", "crd/certs.cert-manager.io", "--timeout=30s")
+    proc = cluster.play("cert_manager", "-e", "cert_manager_wait_timeout=3")
+    assert proc.returncode != 0
+    out = " ".join(proc.stdout.split())
+    assert "not Established after 3 s (known failure 2)" in out, out[-3000:]
+    assert "certificates.cert-manager.io (NamesAccepted: KindConflict," in out and "is already in use" in out
+    assert "Another CRD of the same group already uses one of these names" in out
+    cluster.kubectl("delete", "crd", "certs.cert-manager.io")  # the API server then accepts the other one
+    cluster.kubectl("wait", "--for=condition=Established", "crd/certificates.cert-manager.io", "--timeout=30s")
+
+
 def test_install_proves_the_webhook_then_a_second_run_writes_nothing(cluster):
     proc = cluster.play("cert_manager")
     assert proc.returncode == 0, proc.stdout[-3000:]
