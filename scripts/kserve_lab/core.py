@@ -29,8 +29,9 @@ STATUS_NAMES = {
 }
 
 
-# Google's read-only custom methods that are sent as POST.
-READ_VERBS = (":getIamPolicy", ":testIamPermissions")
+# Read-only calls that are sent as POST: Google's custom methods, and inference (TF Serving's
+# :predict, the Open Inference Protocol's /infer), which changes nothing.
+READ_VERBS = (":getIamPolicy", ":testIamPermissions", ":predict", "/infer")
 
 
 def is_mutating(method, path):
