@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from conftest import PLAYBOOK, ROOT
+from conftest import PLAYBOOK, ROOT, recap
 
 STACK = "gke_cluster,nvidia_driver,istio,knative,cert_manager,kserve,gcs_model"
 GATEWAY_PODS = ("-n", "istio-system", "get", "pods", "-l", "istio=ingressgateway", "-o", "json")
@@ -121,6 +121,17 @@ def test_model_is_served_through_the_gateway_by_host(served):
 def test_second_run_changes_nothing(served):
     cluster, _proc = served
     cluster.assert_rerun_changes_nothing("inference_service")
+
+
+def test_check_mode_reports_a_change_and_writes_nothing(served):
+    cluster, _proc = served
+    before = len(cluster.requests())
+    proc = cluster.play("inference_service", "--check", "--diff", "-e",
+                        '{"inference_service_models": [{"name": "dogs-vs-cats", "max_replicas": 3}]}')
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert int(recap(proc)["changed"]) > 0
+    assert cluster.writes(before) == []
+    assert get_isvc(cluster, "dogs-vs-cats")["spec"]["predictor"]["maxReplicas"] == 1
 
 
 def test_smoke_test_classifies_through_the_cluster(served):
