@@ -131,6 +131,16 @@ def start_request(handler, method, path):
     return fault
 
 
+def write_json(handler, status, payload, content_type="application/json; charset=UTF-8"):
+    """Answer a request with a JSON body (every twin's handlers write their answers through this)."""
+    data = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class LabServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -197,12 +207,7 @@ class JsonHandler(BaseHTTPRequestHandler):
                                 "token, login cookie or other valid authentication credential.")
 
     def send_json(self, status, payload):
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        write_json(self, status, payload)
 
     def handle_api(self, method, path, query, body):
         raise NotImplementedError

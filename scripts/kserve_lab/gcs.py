@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from gcp_storage_emulator.server import RequestHandler
 from gcp_storage_emulator.storage import Storage
 
-from .core import LabServer, start_request
+from .core import LabServer, start_request, write_json
 
 OBJECT_RE = re.compile(r"^(?:/storage/v1)?/b/(?P<bucket>[^/]+)/o/(?P<object>[^/]+)(?P<acl>/acl(?:/.*)?)?$")
 BUCKET_IAM_RE = re.compile(r"^(?:/storage/v1)?/b/(?P<bucket>[^/]+)/iam$")
@@ -109,12 +109,7 @@ class GcsHandler(RequestHandler):
         """The request log replaces the default stderr lines."""
 
     def send_error_body(self, code, body):
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        write_json(self, code, body)
 
     def _drain(self):
         length = int(self.headers.get("Content-Length") or 0)

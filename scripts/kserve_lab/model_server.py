@@ -31,7 +31,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
-from .core import Knobs, LabServer, RequestLog, start_request
+from .core import Knobs, LabServer, RequestLog, start_request, write_json
 
 ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?(?P<rest>/metadata|:predict)?$")
 
@@ -196,12 +196,7 @@ class ModelHandler(BaseHTTPRequestHandler):
         except ServingError as exc:
             status, payload = exc.code, {"error": str(exc)}
         self.server.log.record(self.server.service, method, path, status, **({"fault": fault} if fault else {}))
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        write_json(self, status, payload, "application/json")
 
     def route(self, method, path, raw):
         match = ROUTE.match(path)
