@@ -42,7 +42,7 @@ import zlib
 from cryptography.hazmat.primitives import serialization
 
 from . import pki
-from .k8s_store import K8sError, label_matcher, now_iso
+from .k8s_store import K8sError, label_matcher, now_iso, pod_ready
 from .serving import ISVC_LABEL, ClusterServing
 
 # Real seconds before the latency scale.
@@ -289,11 +289,6 @@ class Controllers:
     def _hash(template):
         return hashlib.sha1(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
 
-    @staticmethod
-    def _ready(pod):
-        return any(c.get("type") == "Ready" and c.get("status") == "True"
-                   for c in (pod.get("status") or {}).get("conditions") or [])
-
     def _workload(self, plural, ns, name):
         try:
             return self.store.get(self.res[plural], ns, name)
@@ -329,7 +324,7 @@ class Controllers:
         if owner is None:
             return
         want = int((owner.get("spec") or {}).get("replicas", 1))
-        ready = sum(1 for p in pods if self._ready(p))
+        ready = sum(1 for p in pods if pod_ready(p))
         stamp = now_iso()
         available = ready >= want
         self._set_status("deployments", owner, {
@@ -353,7 +348,7 @@ class Controllers:
         owner, pods = self._replicated("statefulsets", ns, name, "StatefulSet")
         if owner is None:
             return
-        ready = sum(1 for p in pods if self._ready(p))
+        ready = sum(1 for p in pods if pod_ready(p))
         self._set_status("statefulsets", owner, {
             "observedGeneration": owner["metadata"].get("generation", 1), "replicas": len(pods),
             "readyReplicas": ready, "availableReplicas": ready, "currentReplicas": len(pods),
@@ -378,7 +373,7 @@ class Controllers:
         for node in sorted(wanted - placed):
             self._new_pod(owner, "DaemonSet", "%s-%s" % (name, uuid.uuid4().hex[:5]), {"nodeName": node})
         pods = self._owned_pods(owner)
-        ready = sum(1 for p in pods if self._ready(p))
+        ready = sum(1 for p in pods if pod_ready(p))
         self._set_status("daemonsets", owner, {
             "observedGeneration": owner["metadata"].get("generation", 1), "desiredNumberScheduled": len(wanted),
             "currentNumberScheduled": len(pods), "updatedNumberScheduled": len(pods), "numberReady": ready,
@@ -654,7 +649,7 @@ class Controllers:
         spec = svc.get("spec") or {}
         if spec.get("selector"):
             selector = ",".join("%s=%s" % kv for kv in sorted(spec["selector"].items()))
-            pods = [p for p in self.store.list(self.res["pods"], ns, selector)["items"] if self._ready(p)]
+            pods = [p for p in self.store.list(self.res["pods"], ns, selector)["items"] if pod_ready(p)]
             ports = [{"name": p.get("name", ""), "port": int(p.get("targetPort") or p["port"])
                       if str(p.get("targetPort", p["port"])).isdigit() else int(p["port"]),
                       "protocol": p.get("protocol", "TCP")} for p in spec.get("ports") or []]

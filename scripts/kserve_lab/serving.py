@@ -43,7 +43,7 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import quote, urlsplit
 
 from .core import LabServer
-from .k8s_store import K8sError, now_iso
+from .k8s_store import K8sError, now_iso, pod_ready
 
 GROUP = "serving.kserve.io"
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
@@ -68,6 +68,11 @@ class StorageError(Exception):
     def __init__(self, message, log_lines):
         super().__init__(message)
         self.message, self.log_lines = message, log_lines
+
+    @classmethod
+    def traceback(cls, message, log_lines):
+        """The initializer died on an exception: its log ends with the traceback's last line."""
+        return cls(message, log_lines + ["Traceback (most recent call last):", message])
 
 
 # --- pure functions: what the controller and the webhook decide ---------------
@@ -217,7 +222,7 @@ def model_status(pods, ready):
                 failed.append((pod, term))
     if ready:
         return {"transitionStatus": "UpToDate", "states": {"activeModelState": "Loaded", "targetModelState": "Loaded"},
-                "copies": {"failedCopies": 0, "totalCopies": sum(1 for p in pods if _pod_ready(p))}}
+                "copies": {"failedCopies": 0, "totalCopies": sum(1 for p in pods if pod_ready(p))}}
     if failed:
         pod, term = failed[0]
         return {"transitionStatus": "BlockedByFailedLoad",
@@ -230,11 +235,6 @@ def model_status(pods, ready):
     return {"transitionStatus": "InProgress",
             "states": {"activeModelState": "", "targetModelState": "Loading" if loading else "Pending"},
             "copies": {"failedCopies": 0, "totalCopies": 0}}
-
-
-def _pod_ready(pod):
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
 
 
 def _is_gateway(svc):
@@ -258,10 +258,7 @@ def conditions(mode, ready, waiting_reason, waiting_message, stamp):
                         "message": "Predictor ingress not created", "lastTransitionTime": stamp})
         else:
             out.append({"type": kind, "status": "False", "reason": waiting_reason, "message": waiting_message,
-                        "lastTransitionTime": stamp, "severity": "Info" if kind == "LatestDeploymentReady" else None})
-    for cond in out:
-        if cond.get("severity") is None:
-            cond.pop("severity", None)
+                        "lastTransitionTime": stamp, **({"severity": "Info"} if kind == "LatestDeploymentReady" else {})})
     return out
 
 
@@ -398,23 +395,24 @@ class ServingPlatform:
         self.gateways = {}  # address -> (Gateway, cluster serving)
         self.lock = threading.Lock()
 
-    def open_gateway(self, address, serving):
+    def open_gateway(self, address, serving, service):
+        """Listen on a gateway Service's address; requests go to serving.route with that Service's key."""
         with self.lock:
             if address in self.gateways:
-                self.gateways[address] = (self.gateways[address][0], serving)
+                self.gateways[address] = (self.gateways[address][0], serving, service)
                 return
             try:
-                gateway = Gateway((address, 80), lambda *a, addr=address: self.gateways[addr][1].route(*a), self.log,
-                                  self.knobs)
+                gateway = Gateway((address, 80), lambda *a, addr=address: self.gateways[addr][1].route(
+                    self.gateways[addr][2], *a), self.log, self.knobs)
             except OSError as exc:
                 print("lab: the ingress gateway cannot listen on %s:80: %s" % (address, exc), file=sys.stderr)
                 return
             threading.Thread(target=gateway.serve_forever, daemon=True).start()
-            self.gateways[address] = (gateway, serving)
+            self.gateways[address] = (gateway, serving, service)
 
     def close_gateways(self, serving=None):
         with self.lock:
-            for address, (gateway, owner) in list(self.gateways.items()):
+            for address, (gateway, owner, _service) in list(self.gateways.items()):
                 if serving is None or owner is serving:
                     gateway.shutdown()
                     gateway.server_close()
@@ -438,25 +436,25 @@ class ServingPlatform:
         listing = "GET https://storage.googleapis.com/storage/v1/b/%s/o?projection=noAcl&prefix=%s&prettyPrint=false" % (
             bucket, quote(prefix + "/" if prefix else "", safe=""))
         if member is None:
-            raise StorageError(why, lines + ["Traceback (most recent call last):", why])
+            raise StorageError.traceback(why, lines)
         storage = self.storage
         if bucket not in storage.buckets:
             self.log.record("gcs", "GET", "/storage/v1/b/%s/o" % bucket, 404, principal=member, via="storage-initializer")
             message = "google.api_core.exceptions.NotFound: 404 %s: The specified bucket does not exist." % listing
-            raise StorageError(message, lines + ["Traceback (most recent call last):", message])
+            raise StorageError.traceback(message, lines)
         policy = storage.get_bucket_iam_policy(bucket) or {}
         if not bucket_readable(policy, [member] + list(PUBLIC)):
             self.log.record("gcs", "GET", "/storage/v1/b/%s/o" % bucket, 403, principal=member, via="storage-initializer")
             message = ("google.api_core.exceptions.Forbidden: 403 %s: %s does not have storage.objects.list access "
                        "to the Google Cloud Storage bucket. Permission 'storage.objects.list' denied on resource (or "
                        "it may not exist).") % (listing, member.replace("serviceAccount:", "", 1))
-            raise StorageError(message, lines + ["Traceback (most recent call last):", message])
+            raise StorageError.traceback(message, lines)
         self.log.record("gcs", "GET", "/storage/v1/b/%s/o" % bucket, 200, principal=member, via="storage-initializer")
         objects, _prefixes = storage.get_file_list(bucket, prefix=prefix + "/" if prefix else None)
         objects = [o for o in objects if not o["name"].endswith("/")]
         if not objects:
             message = "RuntimeError: Failed to fetch model. No model found in %s." % uri
-            raise StorageError(message, lines + ["Traceback (most recent call last):", message])
+            raise StorageError.traceback(message, lines)
         shutil.rmtree(dest, ignore_errors=True)
         for obj in objects:
             rel = obj["name"][len(prefix) + 1:] if prefix else obj["name"]
@@ -514,12 +512,6 @@ class ClusterServing:
         self.store.admission.append(self.admit)
 
     # --- lookups ---------------------------------------------------------------
-    def _find(self, plural, version="v1alpha1"):
-        try:
-            return self.store.find(GROUP, version, plural)
-        except K8sError:
-            return None
-
     def _config(self, key):
         cm = self.store.objects.get(("", "configmaps", "kserve", "inferenceservice-config")) or {}
         try:
@@ -535,9 +527,11 @@ class ClusterServing:
     def _runtimes(self, ns):
         found = []
         for plural, namespace in (("servingruntimes", ns), ("clusterservingruntimes", None)):
-            res = self._find(plural)
-            if res is not None:
-                found += sorted(self.store.list(res, namespace)["items"], key=lambda r: r["metadata"]["name"])
+            try:
+                res = self.store.find(GROUP, "v1alpha1", plural)
+            except K8sError:
+                continue
+            found += sorted(self.store.list(res, namespace)["items"], key=lambda r: r["metadata"]["name"])
         return found
 
     def _domain(self, isvc, mode):
@@ -567,8 +561,8 @@ class ClusterServing:
 
     # --- the controller -------------------------------------------------------------
     def reconcile(self, ns, name):
-        res = self._find("inferenceservices", "v1beta1")
-        if res is None or not self.c._controller_running("kserve", "kserve-controller-manager"):
+        res = self.c._isvc_resource()
+        if res is None or not self.c._kserve_ready():
             return
         isvc = self.store.get(res, ns, name)
         finalizers = list(isvc["metadata"].get("finalizers") or [])
@@ -623,7 +617,7 @@ class ClusterServing:
                      "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}})
         deploy = self.store.objects.get(("apps", "deployments", ns, deploy_name)) or {}
         pods = self.c._owned_pods(deploy) if deploy else []
-        ready = bool(pods) and any(_pod_ready(p) for p in pods)
+        ready = bool(pods) and any(pod_ready(p) for p in pods)
         status = {"observedGeneration": isvc["metadata"].get("generation", 1),
                   "modelStatus": model_status(pods, ready)}
         host = self._domain(isvc, mode)
@@ -676,12 +670,10 @@ class ClusterServing:
             self.store.replace(res, ns, wanted["metadata"]["name"], dict(current, spec=spec), "manager")
 
     def _status(self, res, isvc, status):
-        before = isvc.get("status") or {}
-        same = {k: v for k, v in before.items() if k != "conditions"} == \
-            {k: v for k, v in status.items() if k != "conditions"} and \
-            [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in before.get("conditions") or []] == \
-            [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in status.get("conditions") or []]
-        if not same:
+        def timeless(value):  # a status as compared: the conditions' transition times do not count
+            return dict(value, conditions=[{k: v for k, v in c.items() if k != "lastTransitionTime"}
+                                           for c in value.get("conditions") or []])
+        if timeless(isvc.get("status") or {}) != timeless(status):
             self.store.replace(res, isvc["metadata"]["namespace"], isvc["metadata"]["name"],
                                dict(isvc, status=status), "manager", status_only=True)
 
@@ -741,7 +733,7 @@ class ClusterServing:
                 "restartCount": int(init.get("restartCount", 0)), "state": {"terminated": {
                     "exitCode": 0, "reason": "Completed", "startedAt": now_iso(), "finishedAt": now_iso()}}}])
             self.store.replace(self.c.res["pods"], ns, name, dict(pod, status=status), "kubelet", status_only=True)
-        elif self.platform.servers.port(proc_key) is None and _pod_ready(pod):
+        elif self.platform.servers.port(proc_key) is None and pod_ready(pod):
             # the model server is gone (a lab restart): the container restarts, unready until it loads
             restarted = dict(running_status(ready=False), initContainerStatuses=status["initContainerStatuses"])
             for cstatus in restarted["containerStatuses"]:
@@ -761,7 +753,7 @@ class ClusterServing:
         state, error = self.platform.servers.state(self.key + (ns, name), model)
         status = copy.deepcopy(pod.get("status") or {})
         if state == "AVAILABLE":
-            if not _pod_ready(pod):
+            if not pod_ready(pod):
                 for cond in status.get("conditions") or []:
                     if cond["type"] in ("Ready", "ContainersReady"):
                         cond.update(status="True", lastTransitionTime=now_iso())
@@ -794,16 +786,13 @@ class ClusterServing:
         """Open the gateway proxy once the Istio ingress gateway's LoadBalancer has its address."""
         ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
         if _is_gateway(svc) and ingress:
-            self.platform.open_gateway(ingress[0]["ip"], self)
+            self.platform.open_gateway(ingress[0]["ip"], self, (svc["metadata"]["namespace"], svc["metadata"]["name"]))
 
-    def route(self, method, host, path, body):
-        """(status, body, headers) the gateway answers with for a request to host."""
-        gateway_up = any(self.c._ready_endpoints(svc["metadata"]["namespace"], svc["metadata"]["name"])
-                         for svc in self.store.list(self.c.res["services"])["items"]
-                         if _is_gateway(svc))
-        if not gateway_up:
+    def route(self, gateway, method, host, path, body):
+        """(status, body, headers) the gateway Service (namespace, name) answers with for a request to host."""
+        if not self.c._ready_endpoints(*gateway):
             return 503, b"no healthy upstream", [("Content-Type", "text/plain")]
-        res = self._find("inferenceservices", "v1beta1")
+        res = self.c._isvc_resource()
         target = None
         for isvc in self.store.list(res)["items"] if res is not None else []:
             hosts = {urlsplit(u).hostname for u in (
@@ -816,7 +805,7 @@ class ClusterServing:
             return 404, b"", []
         ns, name = target["metadata"]["namespace"], target["metadata"]["name"]
         pods = [p for p in self.store.list(self.c.res["pods"], ns, "%s=%s" % (ISVC_LABEL, name))["items"]
-                if _pod_ready(p)]
+                if pod_ready(p)]
         ports = [self.platform.servers.port(self.key + (ns, p["metadata"]["name"])) for p in pods]
         ports = [p for p in ports if p]
         if not ports:
