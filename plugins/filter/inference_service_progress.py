@@ -24,7 +24,7 @@ options:
     elements: dict
     required: true
   wanted:
-    description: The C({namespace, name}) of each InferenceService to look at.
+    description: The InferenceServices to look at, each a dict with at least C(namespace) and C(name).
     type: list
     elements: dict
     required: true
