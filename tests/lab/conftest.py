@@ -94,6 +94,14 @@ class Lab:
         assert proc.returncode == 0, proc.stdout[-3000:]
         return self
 
+    def assert_check_mode_writes_nothing(self, tags, *args):
+        """site.yml in check mode: it must succeed and send no mutating request; returns the process."""
+        before = len(self.requests())
+        proc = self.play(tags, "--check", *args)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert self.writes(before) == []
+        return proc
+
     def assert_rerun_changes_nothing(self, tags, *args):
         """site.yml again: it must succeed, report no change and send no mutating request."""
         before = len(self.requests())

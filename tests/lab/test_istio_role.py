@@ -25,10 +25,7 @@ def test_knative_before_istio_names_the_missing_istio(cluster):
 
 
 def test_check_mode_writes_nothing(cluster):
-    before = len(cluster.requests())
-    proc = cluster.play("istio", "--check")
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    assert cluster.writes(before) == []
+    cluster.assert_check_mode_writes_nothing("istio")
 
 
 def test_install_waits_for_the_gateway_address_then_writes_nothing(cluster):

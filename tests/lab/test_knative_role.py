@@ -25,10 +25,7 @@ def test_a_custom_domain_mode_without_a_domain_is_refused_before_any_request(clu
 
 
 def test_check_mode_writes_nothing(cluster):
-    before = len(cluster.requests())
-    proc = cluster.play("knative", "--check", *DOMAIN)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    assert cluster.writes(before) == []
+    cluster.assert_check_mode_writes_nothing("knative", *DOMAIN)
 
 
 def test_install_configures_gpu_scheduling_and_the_domain_then_writes_nothing(cluster):

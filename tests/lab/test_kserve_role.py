@@ -62,10 +62,7 @@ def test_an_unknown_runtime_is_refused_with_the_ones_shipped(cluster):
 
 
 def test_check_mode_writes_nothing(cluster):
-    before = len(cluster.requests())
-    proc = cluster.play("kserve", "--check", *STANDARD)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    assert cluster.writes(before) == []
+    cluster.assert_check_mode_writes_nothing("kserve", *STANDARD)
 
 
 def test_a_controller_that_never_gets_its_certificate_fails_with_the_reason(cluster):

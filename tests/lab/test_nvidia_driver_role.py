@@ -23,10 +23,7 @@ def test_without_an_installer_the_failure_says_what_to_fix(cluster):
 
 
 def test_check_mode_writes_nothing(cluster):
-    before = len(cluster.requests())
-    proc = cluster.play("nvidia_driver", "--check", *MANUAL)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    assert cluster.writes(before) == []
+    cluster.assert_check_mode_writes_nothing("nvidia_driver", *MANUAL)
 
 
 def test_the_daemonset_installs_and_nvidia_smi_proves_it_then_nothing_more(cluster):
