@@ -48,8 +48,16 @@ class LabStorage(Storage):
     """The emulator's storage, checking the request's ifGenerationMatch on every object write."""
 
     def __init__(self, *args, **kwargs):
+        self.config_lock = threading.Lock()
         super().__init__(*args, **kwargs)
         self.request = threading.local()
+
+    def _write_config_to_file(self):
+        """The emulator rewrites its .meta file after every change, from whichever request thread made
+        it; two at once interleave and leave a file the next start cannot parse (seen after parallel
+        uploads then a lab restart). One writer at a time."""
+        with self.config_lock:
+            super()._write_config_to_file()
 
     def generation(self, bucket, name):
         obj = self.objects.get(bucket, {}).get(name)
