@@ -11,13 +11,19 @@ webhooks refuse requests until their Deployment is ready, and so on.
 
 The files are written under .lab/mirror/ at `scripts/lab up`, laid out as
 github.com lays out release assets, so a mirror base URL or a local directory
-replaces https://github.com/ and nothing else.
+replaces https://github.com/ and nothing else. Istio's Helm charts are packaged
+charts with a repository index.yaml under istio-release/charts/, as Istio's
+chart bucket lays them out.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
 import json
 import os
+import tarfile
 from functools import partial
 from http.server import SimpleHTTPRequestHandler
 from urllib.parse import urlsplit
@@ -251,6 +257,106 @@ def net_istio(versions):
     return {base + "istio.yaml": istio_docs, base + "net-istio.yaml": layer}
 
 
+# Istio's Helm charts live in the istio-release bucket (istio-release.storage.googleapis.com/charts is
+# storage.googleapis.com/istio-release/charts), so a mirror keeps them under this path.
+ISTIO_CHARTS = "istio-release/charts"
+# Helm template placeholders, put in after the YAML is written (yaml would quote the braces).
+_TEMPLATE = {"__NAMESPACE__": "{{ .Release.Namespace }}", "__RELEASE__": "{{ .Release.Name }}",
+             "__GATEWAY_LABEL__": '{{ .Release.Name | trimPrefix "istio-" }}',
+             "__SERVICE_TYPE__": "{{ .Values.service.type }}",
+             "__PILOT_IMAGE__": "{{ .Values.hub }}/pilot:{{ .Values.tag | default .Chart.AppVersion }}"}
+
+
+class _NoAliases(yaml.SafeDumper):
+    """Charts spell shared label maps out in full, as their templates do."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+def _template(docs, condition=None):
+    text = yaml.dump_all(docs, Dumper=_NoAliases, sort_keys=False)
+    for placeholder, expression in _TEMPLATE.items():
+        text = text.replace(placeholder, expression)
+    return "{{- if %s }}\n%s{{- end }}\n" % (condition, text) if condition else text
+
+
+def _chart_archive(name, version, description, values, templates):
+    """A packaged chart as `helm package` lays it out: NAME/Chart.yaml, values.yaml, templates/."""
+    chart = {"apiVersion": "v2", "name": name, "version": version, "appVersion": version,
+             "description": description, "type": "application", "home": "https://istio.io"}
+    files = {"Chart.yaml": yaml.safe_dump(chart, sort_keys=False),
+             "values.yaml": "# Lab stand-in, written by scripts/kserve_lab/releases.py.\n"
+                            + yaml.safe_dump(values, sort_keys=False)}
+    files.update(("templates/" + file, text) for file, text in templates.items())
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+        for relative, text in files.items():
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo("%s/%s" % (name, relative))
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return chart, buffer.getvalue()
+
+
+def istio_charts(version):
+    """Istio's three Helm charts, as `helm install istio-base istio/base`, `istiod istio/istiod` and
+    `istio-ingressgateway istio/gateway` use them, with the repository's index.yaml. The CRDs, istiod
+    and the gateway are net-istio's stand-ins; the gateway's Pod asks istiod's injector for its proxy
+    (image "auto"), so it cannot be created before istiod serves."""
+    istio_yaml = "knative-extensions/net-istio/releases/download/knative-v0/istio.yaml"
+    docs = net_istio({"istio": version, "knative": "0"})[istio_yaml]
+    crds = [d for d in docs if d["kind"] == "CustomResourceDefinition"]
+    ns = "__NAMESPACE__"
+    pilot = {"app": "istiod", "istio": "pilot"}
+    istiod = _deployment("istiod", ns, pilot, "__PILOT_IMAGE__", port=15017,
+                         args=("discovery", "--monitoringAddr=:15014"))
+    injector = next(d for d in docs if d["kind"] == "MutatingWebhookConfiguration")
+    by_object = json.loads(json.dumps(injector["webhooks"][0]))
+    by_object.update(name="object.sidecar-injector.istio.io",
+                     namespaceSelector={"matchExpressions": [{"key": "istio-injection", "operator": "DoesNotExist"}]},
+                     objectSelector={"matchLabels": {"sidecar.istio.io/inject": "true"}})
+    injector["webhooks"].append(by_object)
+    control = [_service_account("istiod", ns), istiod,
+               _service("istiod", ns, pilot, 443, 15017, ports=[
+                   {"name": "grpc-xds", "port": 15010, "targetPort": 15010},
+                   {"name": "https-dns", "port": 15012, "targetPort": 15012},
+                   {"name": "https-webhook", "port": 443, "targetPort": 15017}]),
+               injector, next(d for d in docs if d["kind"] == "ValidatingWebhookConfiguration")]
+    for doc in control[3:]:
+        doc["webhooks"] = [dict(hook, clientConfig={"service": dict(hook["clientConfig"]["service"], namespace=ns)})
+                           for hook in doc["webhooks"]]
+    gateway_labels = {"app": "__RELEASE__", "istio": "__GATEWAY_LABEL__"}
+    gateway = _deployment("__RELEASE__", ns, gateway_labels, "auto", args=("proxy", "router"))
+    gateway["spec"]["template"]["metadata"] = {"labels": dict(gateway_labels, **{"sidecar.istio.io/inject": "true"}),
+                                               "annotations": {"inject.istio.io/templates": "gateway"}}
+    gateway["spec"]["template"]["spec"]["containers"][0]["name"] = "istio-proxy"
+    gateway_docs = [_service_account("__RELEASE__", ns), gateway,
+                    _service("__RELEASE__", ns, gateway_labels, 80, 80, kind="__SERVICE_TYPE__", ports=[
+                        {"name": "status-port", "port": 15021, "targetPort": 15021},
+                        {"name": "http2", "port": 80, "targetPort": 80},
+                        {"name": "https", "port": 443, "targetPort": 443}])]
+    charts = {
+        "base": ("Helm chart for deploying Istio cluster resources and CRDs",
+                 {"defaultRevision": "default", "base": {"enableCRDTemplates": True}},
+                 {"crds.yaml": _template(crds, ".Values.base.enableCRDTemplates")}),
+        "istiod": ("Helm chart for istio control plane", {"hub": "docker.io/istio", "tag": ""},
+                   {"istiod.yaml": _template(control)}),
+        "gateway": ("Helm chart for deploying Istio gateways", {"service": {"type": "LoadBalancer"}},
+                    {"gateway.yaml": _template(gateway_docs)}),
+    }
+    files, entries = {}, {}
+    for name, (description, values, templates) in charts.items():
+        chart, archive = _chart_archive(name, version, description, values, templates)
+        file = "%s-%s.tgz" % (name, version)
+        files["%s/%s" % (ISTIO_CHARTS, file)] = archive
+        entries[name] = [dict(chart, urls=[file], digest=hashlib.sha256(archive).hexdigest(),
+                              created="2026-01-01T00:00:00Z")]
+    index = {"apiVersion": "v1", "entries": entries, "generated": "2026-01-01T00:00:00Z"}
+    files[ISTIO_CHARTS + "/index.yaml"] = yaml.safe_dump(index, sort_keys=False).encode("utf-8")
+    return files
+
+
 def _isvc_spec_schema():
     """The InferenceService fields the collection writes, typed as KServe types them (the real schema
     declares every PodSpec field too: those are left open here)."""
@@ -406,7 +512,7 @@ def nvidia_driver_installer(ref="master"):
 
 
 # component name in versions.yml -> the function that writes its release files
-RELEASES = {"cert_manager": cert_manager, "knative": knative_serving, "kserve": kserve}
+RELEASES = {"cert_manager": cert_manager, "knative": knative_serving, "kserve": kserve, "istio": istio_charts}
 # release files that depend on more than one pinned version
 COMBINED = ((("knative", "istio"), net_istio),)
 # files that are not versioned releases (raw.githubusercontent.com paths, under raw/)
@@ -414,7 +520,8 @@ UNVERSIONED = (nvidia_driver_installer,)
 
 
 def write_mirror(directory, versions):
-    """Write the stand-in release files for these versions, and the unversioned ones; return their paths."""
+    """Write the stand-in release files (and Istio's charts) for these versions, and the unversioned ones;
+    return their paths."""
     files = {}
     for component, make in RELEASES.items():
         if component in versions:
@@ -427,6 +534,10 @@ def write_mirror(directory, versions):
     for relative, docs in files.items():
         path = os.path.join(directory, relative)
         os.makedirs(os.path.dirname(path), exist_ok=True)
+        if isinstance(docs, bytes):  # a packaged chart or a chart repository's index
+            with open(path, "wb") as handle:
+                handle.write(docs)
+            continue
         with open(path, "w", encoding="utf-8") as handle:
             handle.write("# Lab stand-in for %s, written by scripts/kserve_lab/releases.py.\n" % relative)
             yaml.safe_dump_all(docs, handle, sort_keys=False)
