@@ -32,9 +32,13 @@ def test_creates_then_reuses_the_environment(tmp_path):
     assert "creating" in first.stdout
     assert (target / "bin" / "ansible-playbook").exists()
     assert (target / "bin" / "molecule").exists()
+    assert "installed Helm v3.10.1" in first.stdout
+    helm = subprocess.run([str(target / "bin" / "helm"), "version", "--template", "{{.Version}}"],
+                          capture_output=True, text=True, check=False)
+    assert helm.stdout == "v3.10.1", helm.stderr
     second = bootstrap({"KSERVE_GKE_VENV": str(target)})
     assert second.returncode == 0, second.stderr
-    assert "creating" not in second.stdout
+    assert "creating" not in second.stdout and "Helm" not in second.stdout
     link = os.path.join(ROOT, ".collections", "ansible_collections", "mlops", "kserve_gke")
     assert os.path.realpath(link) == ROOT
 
@@ -60,12 +64,17 @@ def test_release_checksums_records_a_mirror_directory(tmp_path):
     release.mkdir(parents=True)
     (release / "cert-manager.yaml").write_bytes(b"kind: Namespace\n")
     (tmp_path / "README").write_text("not a release file")
+    charts = tmp_path / "istio-release" / "charts"
+    charts.mkdir(parents=True)
+    (charts / "istiod-1.30.4.tgz").write_bytes(b"chart")
+    (charts / "index.yaml").write_text("apiVersion: v1\n")
     script = os.path.join(ROOT, "scripts", "release-checksums")
     proc = subprocess.run([sys.executable, script, str(tmp_path)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     digest = hashlib.sha256(b"kind: Namespace\n").hexdigest()
     assert "  cert-manager/cert-manager/releases/download/v1.21.2/cert-manager.yaml: %s\n" % digest in proc.stdout
-    assert "README" not in proc.stdout
+    assert "  istio-release/charts/istiod-1.30.4.tgz: %s\n" % hashlib.sha256(b"chart").hexdigest() in proc.stdout
+    assert "README" not in proc.stdout and "index.yaml" not in proc.stdout
     empty = subprocess.run([sys.executable, script, str(release / "nothing")], capture_output=True, text=True,
                            check=False)
     assert empty.returncode == 2
