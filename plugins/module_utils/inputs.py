@@ -269,6 +269,46 @@ def check_deployment_mode(config):
                      "Deployments, no Knative or Istio mesh needed)")], []
 
 
+ISTIO_INSTALL_METHODS = ("manifest", "helm")
+ISTIO_CHARTS = ("base", "istiod", "gateway")
+# The oldest Helm the istio role's Helm path is tested with.
+MIN_HELM = (3, 10)
+HELM_FIX = ("install Helm %d.%d or newer (https://helm.sh/docs/intro/install/) on the controller, or set "
+            "istio_helm_binary to it, or use istio_install_method: manifest, which needs no binary" % MIN_HELM)
+
+
+def check_istio_install(config):
+    """Problems with istio_install_method and the Helm values."""
+    method = config.get("istio_install_method")
+    if method is not None and method not in ISTIO_INSTALL_METHODS:
+        return [_problem("istio_install_method", "%r is not an install method" % (method,),
+                         "use manifest (net-istio's istio.yaml, the default) or helm (Istio's charts at the pin)")]
+    values = config.get("istio_helm_values")
+    if values is None:
+        return []
+    if not isinstance(values, dict):
+        return [_problem("istio_helm_values", "must be a mapping of chart name to values",
+                         "write {base: {}, istiod: {...}, gateway: {...}}")]
+    unknown = sorted(set(values) - set(ISTIO_CHARTS))
+    return [_problem("istio_helm_values", "%s %s not one of Istio's charts" % (
+        ", ".join(unknown), "is" if len(unknown) == 1 else "are"),
+        "key the values by chart: %s" % ", ".join(ISTIO_CHARTS))] if unknown else []
+
+
+def check_helm(binary, version_output):
+    """Problems with the helm binary the Helm path runs: `binary` is the path found (None when none was),
+    `version_output` what `helm version --template {{.Version}}` printed."""
+    if not binary:
+        return [_problem("istio_install_method", "helm needs the helm binary, and none was found", HELM_FIX)]
+    found = re.match(r"^v?(\d+)\.(\d+)", (version_output or "").strip())
+    if not found:
+        return [_problem("istio_helm_binary", "%s did not say its version (%r)" % (binary, version_output), HELM_FIX)]
+    if tuple(int(part) for part in found.groups()) < MIN_HELM:
+        return [_problem("istio_helm_binary", "%s is Helm %s, older than %d.%d" % (
+            (binary, version_output.strip()) + MIN_HELM), HELM_FIX)]
+    return []
+
+
 def check_config(config, defined_names=()):
     """Check every known inventory variable; return (errors, warnings)."""
     errors = check_required(config, REQUIRED)
@@ -287,6 +327,7 @@ def check_config(config, defined_names=()):
     errors += check_auth(present)
     errors += check_model_source(present)
     errors += check_public_read(present)
+    errors += check_istio_install(present)
     mode_errors, mode_warnings = check_deployment_mode(present)
     renamed_errors, warnings = check_renamed(defined_names)
     return errors + mode_errors + renamed_errors, warnings + mode_warnings

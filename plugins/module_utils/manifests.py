@@ -70,3 +70,9 @@ def summary(docs):
     for doc in docs:
         counts[doc["kind"]] = counts.get(doc["kind"], 0) + 1
     return ", ".join("%d %s" % (n, k) for k, n in sorted(counts.items()))
+
+
+def parts(text, where):
+    """The documents of rendered YAML (for example `helm template`'s output) as release_manifest returns them."""
+    crds, namespaces, others = split(text, where)
+    return dict(crds=crds, namespaces=namespaces, resources=others, summary=summary(crds + namespaces + others))

@@ -15,6 +15,7 @@ description:
   - The Python interpreter and ansible-core versions, the required inventory variables and
     their form, renamed or removed variables, and the pinned component versions against
     the compatibility matrix.
+  - With O(helm_needed), the helm binary the istio role's Helm path runs, and its version.
   - Every problem is reported at once, each naming the variable and the fix.
     Pins past their upstream end of life are reported as warnings.
   - The module changes nothing, so it runs the same in check mode.
@@ -63,6 +64,17 @@ options:
       - The oldest Python this collection supports on the machine that runs its modules.
     type: str
     default: "3.11"
+  helm_needed:
+    description:
+      - Whether this run renders Helm charts (the istio role with C(istio_install_method=helm)); the helm
+        binary is then looked for and its version checked.
+    type: bool
+    default: false
+  helm_binary:
+    description:
+      - The helm binary to check; empty finds C(helm) on PATH.
+    type: str
+    default: ""
   today:
     description:
       - The date to judge end of life against, as C(YYYY-MM-DD). Defaults to today.
@@ -114,6 +126,7 @@ errors:
 """
 
 import datetime
+import os
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
@@ -130,6 +143,8 @@ def argspec():
         ansible_version=dict(type="str", required=True),
         min_ansible_version=dict(type="str", default="2.16.0"),
         min_python_version=dict(type="str", default="3.11"),
+        helm_needed=dict(type="bool", default=False),
+        helm_binary=dict(type="str", default=""),
         today=dict(type="str"),
     )
 
@@ -150,11 +165,23 @@ def check_tools(ansible_version, min_ansible, python_version, min_python):
     return errors
 
 
-def run(params):
-    """Return the module result; errors go in result['errors']."""
+def find_helm(module):
+    """(path or None, `helm version` output) for the helm binary the run would use."""
+    wanted = module.params["helm_binary"] or "helm"
+    binary = module.get_bin_path(wanted) if os.sep not in wanted else (wanted if os.access(wanted, os.X_OK) else None)
+    if not binary:
+        return None, ""
+    _rc, out, err = module.run_command([binary, "version", "--template", "{{.Version}}"])
+    return binary, out or err
+
+
+def run(params, helm=None):
+    """Return the module result; errors go in result['errors']. `helm` is find_helm's answer, when needed."""
     today = datetime.date.fromisoformat(params["today"]) if params["today"] else None
     errors = check_tools(params["ansible_version"], params["min_ansible_version"],
                          tuple(sys.version_info[:3]), params["min_python_version"])
+    if helm is not None:
+        errors += inputs.check_helm(*helm)
     config_errors, config_warnings = inputs.check_config(params["config"], params["defined_names"])
     resolved = versions.resolve_versions(params["version_defaults"], params["versions"])
     version_errors, version_warnings = versions.check_versions(resolved, params["matrix"], today)
@@ -166,7 +193,7 @@ def run(params):
 def main():
     module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
     try:
-        result = run(module.params)
+        result = run(module.params, find_helm(module) if module.params["helm_needed"] else None)
     except ValueError as exc:
         module.fail_json(msg="Validation could not run: %s" % exc)
     for warning in result["warnings_found"]:

@@ -173,3 +173,30 @@ def test_deployment_mode(mode, errors, warnings):
 def test_an_old_deployment_mode_name_says_the_new_one():
     warning = inputs.check_deployment_mode({"kserve_deployment_mode": "RawDeployment"})[1][0]
     assert "write Standard" in warning
+
+
+@pytest.mark.parametrize("config, fragment", [
+    ({}, None),
+    ({"istio_install_method": "manifest"}, None),
+    ({"istio_install_method": "helm", "istio_helm_values": {"istiod": {"pilot": {}}, "gateway": {}}}, None),
+    ({"istio_install_method": "istioctl"}, "istio_install_method: 'istioctl' is not an install method"),
+    ({"istio_helm_values": ["istiod"]}, "istio_helm_values: must be a mapping"),
+    ({"istio_helm_values": {"pilot": {}, "istiod": {}}}, "pilot is not one of Istio's charts"),
+])
+def test_check_istio_install(config, fragment):
+    errors = inputs.check_istio_install(config)
+    assert errors == [] if fragment is None else fragment in errors[0], errors
+    assert inputs.check_config(dict(config, kserve_gke_project="my-ml-project", kserve_gke_location="us-central1",
+                                    kserve_gke_cluster_name="kserve"))[0] == errors
+
+
+@pytest.mark.parametrize("binary, output, fragment", [
+    ("/usr/bin/helm", "v3.10.1", None),
+    ("/usr/bin/helm", "v4.0.0\n", None),
+    (None, "", "helm needs the helm binary, and none was found"),
+    ("/opt/helm", "v3.6.2", "/opt/helm is Helm v3.6.2, older than 3.10"),
+    ("/opt/helm", "Error: unknown flag: --template", "/opt/helm did not say its version"),
+])
+def test_check_helm(binary, output, fragment):
+    errors = inputs.check_helm(binary, output)
+    assert errors == [] if fragment is None else (fragment in errors[0] and "Fix: install Helm 3.10" in errors[0]), errors

@@ -60,3 +60,12 @@ def test_split_orders_crds_namespaces_then_the_rest():
 def test_split_refuses_what_is_not_a_manifest(text, words):
     with pytest.raises(manifests.ManifestError, match=words):
         manifests.split(text, "f")
+
+
+def test_parts_are_shaped_like_release_manifest_results():
+    parts = manifests.parts("---\n# Source: base/templates/crds.yaml\n" + TEXT + "\n---\n", "the charts")
+    assert [d["metadata"]["name"] for d in parts["crds"]] == ["widgets.example.com"]
+    assert [d["kind"] for d in parts["resources"]] == ["Deployment"]
+    assert parts["summary"] == "1 CustomResourceDefinition, 1 Deployment, 1 Namespace"
+    with pytest.raises(manifests.ManifestError, match="the charts holds 1 document"):
+        manifests.parts("just: text", "the charts")

@@ -39,3 +39,14 @@ def test_run_clean():
 def test_run_collects_errors(changes, fragment):
     result = validate_inputs.run(dict(PARAMS, **changes))
     assert any(fragment in error for error in result["errors"]), result["errors"]
+
+
+@pytest.mark.parametrize("helm, fragment", [
+    (None, None),
+    (("/usr/bin/helm", "v3.10.1"), None),
+    ((None, ""), "helm needs the helm binary"),
+    (("/usr/bin/helm", "v3.2.4"), "older than 3.10"),
+])
+def test_run_checks_helm_only_when_asked(helm, fragment):
+    errors = validate_inputs.run(dict(PARAMS), helm)["errors"]
+    assert errors == [] if fragment is None else fragment in errors[0], errors
