@@ -3,7 +3,8 @@
 """The istio role's Helm path on a lab cluster: the lab's chart repository
 checked with helm itself; a missing helm, an unknown install method and a
 chart that is not the pinned one all stopped before any write; check mode
-writes nothing; the install puts in exactly the pinned Istio, istiod before the
+writes nothing, also with the charts read from a local directory; the
+install puts in exactly the pinned Istio, istiod before the
 gateway whose Pod needs istiod's injector, and a second run writes nothing;
 Knative's Istio layer runs on it; chart values reach the charts; absent
 removes it all."""
@@ -76,6 +77,14 @@ def test_a_chart_that_is_not_the_pinned_one_stops_before_any_write(cluster):
 def test_check_mode_writes_nothing(cluster):
     proc = cluster.assert_check_mode_writes_nothing("istio", *HELM_ARGS)
     assert "changed=0" not in proc.stdout
+
+
+def test_an_air_gapped_site_reads_the_charts_from_kserve_gke_release_dir(cluster):
+    mirror = os.path.join(cluster.directory, "mirror")
+    before = len(cluster.requests())
+    proc = cluster.assert_check_mode_writes_nothing("istio", *HELM_ARGS, "-e", "kserve_gke_release_dir=" + mirror)
+    assert "from file://%s/istio-release/charts installs Istio %s." % (mirror, PIN) in " ".join(proc.stdout.split())
+    assert [r for r in cluster.requests()[before:] if r["service"] == "mirror"] == []
 
 
 def test_install_puts_in_the_pin_istiod_first_then_writes_nothing(cluster):
