@@ -184,13 +184,8 @@ def knative_serving(version):
     return {base + "serving-crds.yaml": crds, base + "serving-core.yaml": core}
 
 
-def net_istio(versions):
-    """net-istio's two release files: the Istio it is tested with (istio.yaml, CRDs, istiod and the
-    ingress gateway) and Knative's Istio networking layer (net-istio.yaml). The lab's istio.yaml
-    installs the Istio that versions.yml pins; upstream's installs the one net-istio was released with."""
-    ns, istio = "istio-system", versions["istio"]
-    crd_install = {"knative.dev/crd-install": "true"}
-    istio_docs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}]
+def _istio_crds():
+    crds = []
     for group, kinds in (
             ("networking.istio.io", (("Gateway", "gateways", ("gw",)), ("VirtualService", "virtualservices", ("vs",)),
                                      ("DestinationRule", "destinationrules", ("dr",)),
@@ -203,32 +198,52 @@ def net_istio(versions):
         for kind, plural, short in kinds:
             crd = _crd(group, kind, plural, short=short, categories=["istio-io", group.split(".", maxsplit=1)[0] + "-istio-io"],
                        version=("v1", "v1beta1", "v1alpha3") if group == "networking.istio.io" else ("v1", "v1beta1"))
-            crd["metadata"]["labels"] = dict(crd_install, app="istio-pilot")
-            istio_docs.append(crd)
+            crd["metadata"]["labels"] = {"knative.dev/crd-install": "true", "app": "istio-pilot"}
+            crds.append(crd)
+    return crds
+
+
+def _istiod(ns, image):
+    """istiod: its ServiceAccount, Deployment and Service, the sidecar injector (by namespace label, and by
+    the Pod label sidecar.istio.io/inject that gateway Pods carry) and the config validation webhook."""
     pilot = {"app": "istiod", "istio": "pilot"}
-    gateway = {"app": "istio-ingressgateway", "istio": "ingressgateway"}
-    istio_docs += [_service_account("istiod", ns), _service_account("istio-ingressgateway-service-account", ns),
-                   _deployment("istiod", ns, pilot, "docker.io/istio/pilot:%s" % istio, port=15017,
-                               args=("discovery", "--monitoringAddr=:15014")),
-                   _deployment("istio-ingressgateway", ns, gateway, "docker.io/istio/proxyv2:%s" % istio,
-                               args=("proxy", "router"))]
-    istio_docs[-1]["spec"]["template"]["spec"]["serviceAccountName"] = "istio-ingressgateway-service-account"
-    istio_docs.append(_service("istiod", ns, pilot, 443, 15017, ports=[
-        {"name": "grpc-xds", "port": 15010, "targetPort": 15010}, {"name": "https-dns", "port": 15012,
-                                                                   "targetPort": 15012},
-        {"name": "https-webhook", "port": 443, "targetPort": 15017}]))
-    istio_docs.append(_service("istio-ingressgateway", ns, gateway, 80, 8080, kind="LoadBalancer", ports=[
-        {"name": "status-port", "port": 15021, "targetPort": 15021},
-        {"name": "http2", "port": 80, "targetPort": 8080}, {"name": "https", "port": 443, "targetPort": 8443}]))
+    pods = [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}]
     injector = _webhook("MutatingWebhookConfiguration", "istio-sidecar-injector", "namespace.sidecar-injector.istio.io",
-                        "istiod", ns, "/inject", [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
-                                                   "resources": ["pods"]}],
-                        {"matchLabels": {"istio-injection": "enabled"}})
-    validator = _webhook("ValidatingWebhookConfiguration", "istio-validator-istio-system",
+                        "istiod", ns, "/inject", pods, {"matchLabels": {"istio-injection": "enabled"}})
+    by_label = _webhook("MutatingWebhookConfiguration", "istio-sidecar-injector", "object.sidecar-injector.istio.io",
+                        "istiod", ns, "/inject", pods,
+                        {"matchExpressions": [{"key": "istio-injection", "operator": "DoesNotExist"}]})["webhooks"][0]
+    by_label["objectSelector"] = {"matchLabels": {"sidecar.istio.io/inject": "true"}}
+    injector["webhooks"].append(by_label)
+    validator = _webhook("ValidatingWebhookConfiguration", "istio-validator-%s" % ns,
                          "rev.validation.istio.io", "istiod", ns, "/validate",
                          [{"apiGroups": ["networking.istio.io", "security.istio.io", "telemetry.istio.io"],
                            "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"], "resources": ["*"]}])
-    istio_docs += [injector, validator]
+    return [_service_account("istiod", ns),
+            _deployment("istiod", ns, pilot, image, port=15017, args=("discovery", "--monitoringAddr=:15014")),
+            _service("istiod", ns, pilot, 443, 15017, ports=[
+                {"name": "grpc-xds", "port": 15010, "targetPort": 15010},
+                {"name": "https-dns", "port": 15012, "targetPort": 15012},
+                {"name": "https-webhook", "port": 443, "targetPort": 15017}]),
+            injector, validator]
+
+
+def net_istio(versions):
+    """net-istio's two release files: the Istio it is tested with (istio.yaml, CRDs, istiod and the
+    ingress gateway) and Knative's Istio networking layer (net-istio.yaml). The lab's istio.yaml
+    installs the Istio that versions.yml pins; upstream's installs the one net-istio was released with."""
+    ns, istio = "istio-system", versions["istio"]
+    gateway = {"app": "istio-ingressgateway", "istio": "ingressgateway"}
+    gateway_deployment = _deployment("istio-ingressgateway", ns, gateway, "docker.io/istio/proxyv2:%s" % istio,
+                                     args=("proxy", "router"))
+    gateway_deployment["spec"]["template"]["spec"]["serviceAccountName"] = "istio-ingressgateway-service-account"
+    istio_docs = ([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}] + _istio_crds()
+                  + _istiod(ns, "docker.io/istio/pilot:%s" % istio)
+                  + [_service_account("istio-ingressgateway-service-account", ns), gateway_deployment,
+                     _service("istio-ingressgateway", ns, gateway, 80, 8080, kind="LoadBalancer", ports=[
+                         {"name": "status-port", "port": 15021, "targetPort": 15021},
+                         {"name": "http2", "port": 80, "targetPort": 8080},
+                         {"name": "https", "port": 443, "targetPort": 8443}])])
 
     kns = "knative-serving"
     labels = {"app.kubernetes.io/name": "knative-serving", "networking.knative.dev/ingress-provider": "istio"}
@@ -301,31 +316,10 @@ def _chart_archive(name, version, description, values, templates):
 
 def istio_charts(version):
     """Istio's three Helm charts, as `helm install istio-base istio/base`, `istiod istio/istiod` and
-    `istio-ingressgateway istio/gateway` use them, with the repository's index.yaml. The CRDs, istiod
-    and the gateway are net-istio's stand-ins; the gateway's Pod asks istiod's injector for its proxy
+    `istio-ingressgateway istio/gateway` use them, with the repository's index.yaml. The CRDs and istiod
+    are those of net-istio's stand-in; the gateway's Pod asks istiod's injector for its proxy
     (image "auto"), so it cannot be created before istiod serves."""
-    istio_yaml = "knative-extensions/net-istio/releases/download/knative-v0/istio.yaml"
-    docs = net_istio({"istio": version, "knative": "0"})[istio_yaml]
-    crds = [d for d in docs if d["kind"] == "CustomResourceDefinition"]
     ns = "__NAMESPACE__"
-    pilot = {"app": "istiod", "istio": "pilot"}
-    istiod = _deployment("istiod", ns, pilot, "__PILOT_IMAGE__", port=15017,
-                         args=("discovery", "--monitoringAddr=:15014"))
-    injector = next(d for d in docs if d["kind"] == "MutatingWebhookConfiguration")
-    by_object = json.loads(json.dumps(injector["webhooks"][0]))
-    by_object.update(name="object.sidecar-injector.istio.io",
-                     namespaceSelector={"matchExpressions": [{"key": "istio-injection", "operator": "DoesNotExist"}]},
-                     objectSelector={"matchLabels": {"sidecar.istio.io/inject": "true"}})
-    injector["webhooks"].append(by_object)
-    control = [_service_account("istiod", ns), istiod,
-               _service("istiod", ns, pilot, 443, 15017, ports=[
-                   {"name": "grpc-xds", "port": 15010, "targetPort": 15010},
-                   {"name": "https-dns", "port": 15012, "targetPort": 15012},
-                   {"name": "https-webhook", "port": 443, "targetPort": 15017}]),
-               injector, next(d for d in docs if d["kind"] == "ValidatingWebhookConfiguration")]
-    for doc in control[3:]:
-        doc["webhooks"] = [dict(hook, clientConfig={"service": dict(hook["clientConfig"]["service"], namespace=ns)})
-                           for hook in doc["webhooks"]]
     gateway_labels = {"app": "__RELEASE__", "istio": "__GATEWAY_LABEL__"}
     gateway = _deployment("__RELEASE__", ns, gateway_labels, "auto", args=("proxy", "router"))
     gateway["spec"]["template"]["metadata"] = {"labels": dict(gateway_labels, **{"sidecar.istio.io/inject": "true"}),
@@ -339,9 +333,9 @@ def istio_charts(version):
     charts = {
         "base": ("Helm chart for deploying Istio cluster resources and CRDs",
                  {"defaultRevision": "default", "base": {"enableCRDTemplates": True}},
-                 {"crds.yaml": _template(crds, ".Values.base.enableCRDTemplates")}),
+                 {"crds.yaml": _template(_istio_crds(), ".Values.base.enableCRDTemplates")}),
         "istiod": ("Helm chart for istio control plane", {"hub": "docker.io/istio", "tag": ""},
-                   {"istiod.yaml": _template(control)}),
+                   {"istiod.yaml": _template(_istiod(ns, "__PILOT_IMAGE__"))}),
         "gateway": ("Helm chart for deploying Istio gateways", {"service": {"type": "LoadBalancer"}},
                     {"gateway.yaml": _template(gateway_docs)}),
     }
