@@ -123,9 +123,7 @@ def run(params):
     kind, where = manifests.source_of(params["path"], params["base_url"], params["local_dir"])
     data = read(kind, where, params["timeout"])
     digest = manifests.check_sha256(data, params["sha256"], where)
-    crds, namespaces, others = manifests.split(data.decode("utf-8"), where)
-    return dict(changed=False, source=where, sha256=digest, crds=crds, namespaces=namespaces, resources=others,
-                summary=manifests.summary(crds + namespaces + others))
+    return dict(manifests.parts(data.decode("utf-8"), where), changed=False, source=where, sha256=digest)
 
 
 def main():
