@@ -62,14 +62,15 @@ def gcp_argument_spec():
 
 
 class GcpError(Exception):
-    """A failed call, with a message a user can act on."""
+    """A failed call, with a message a user can act on; `field` names the option at fault, when one is."""
 
-    def __init__(self, message, status=None, reason=None, body=None):
+    def __init__(self, message, status=None, reason=None, body=None, field=None):
         super().__init__(message)
         self.message = message
         self.status = status
         self.reason = reason
         self.body = body or {}
+        self.field = field
 
 
 def endpoint(api, overrides, environ):

@@ -95,6 +95,52 @@ def cluster_body(params, project):
     return cluster
 
 
+def _version_key(version):
+    return tuple(int(n) for n in re.findall(r"\d+", version))
+
+
+def _minor(version):
+    return ".".join(version.split(".")[:2])
+
+
+def version_matches(asked, versions):
+    """The versions an alias names, newest first, as the GKE API documents its aliases: "1.X" any patch of 1.X,
+    "1.X.Y" any gke.N of 1.X.Y, "1.X.Y-gke.N" exactly that one, "latest" the newest."""
+    if asked == "latest":
+        return sorted(versions, key=_version_key, reverse=True)[:1]
+    if "-gke." in asked:
+        return [v for v in versions if v == asked]
+    return sorted((v for v in versions if v.startswith(asked + ".") or v.startswith(asked + "-")),
+                  key=_version_key, reverse=True)
+
+
+def check_version(server_config, channel, asked, location):
+    """(the version GKE will create the cluster with, errors) for cluster_version on release_channel, from the
+    location's serverConfig: the channel must offer it there, or GKE refuses the create with 400."""
+    channels = {c.get("channel"): c for c in server_config.get("channels") or []}
+    offered = channels.get(channel)
+    if offered is None:
+        return None, ["release_channel %s: GKE offers no such channel in %s (it offers %s). Fix: set release_channel "
+                      "to one of them." % (channel, location, ", ".join(sorted(channels)) or "none")]
+    valid = offered.get("validVersions") or []
+    default = offered.get("defaultVersion")
+    if asked in (None, "", "-", "default"):
+        return default, []
+    matches = version_matches(asked, valid)
+    if matches:
+        return (default if default == asked else matches[0]), []
+    listed = ", ".join("%s%s" % (v, " (default)" if v == default else "") for v in valid)
+    minors = sorted({_minor(v) for v in valid}, key=_version_key, reverse=True)
+    elsewhere = sorted(name for name, c in channels.items()
+                       if name != channel and version_matches(asked, c.get("validVersions") or []))
+    fix = "set cluster_version to one of the minors it offers (%s), or to default" % ", ".join(minors)
+    if elsewhere:
+        fix += ", or set release_channel to %s, which offer%s %s there" % (
+            " or ".join(elsewhere), "s" if len(elsewhere) == 1 else "", asked)
+    return None, ["cluster_version %s is not offered by GKE's %s release channel in %s, so GKE would refuse to "
+                  "create the cluster. The channel offers %s. Fix: %s." % (asked, channel, location, listed, fix)]
+
+
 def _norm(value):
     """Compare the way GKE stores values: int64 as strings, empty as absent."""
     if isinstance(value, bool) or value is None:

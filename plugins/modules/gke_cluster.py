@@ -44,7 +44,14 @@ options:
     choices: [RAPID, REGULAR, STABLE, EXTENDED]
     default: REGULAR
   cluster_version:
-    description: An initial cluster version (for example C(1.33)); only used when the cluster is created.
+    description:
+      - The version the cluster is created with, as GKE takes it (C(1.35) the newest 1.35 release the channel offers,
+        C(1.35.8) the newest of that patch, C(1.35.8-gke.1036000) exactly that one, C(latest)); empty or C(default)
+        takes the channel's default version. Only used when the cluster is created.
+      - Before creating, the module reads the location's C(serverConfig) and fails, before any write, when
+        O(release_channel) does not offer the version there, listing what it does offer.
+      - On an existing cluster whose minor differs (GKE upgrades clusters on a release channel by itself), the
+        module warns.
     type: str
   workload_identity:
     description:
@@ -197,6 +204,11 @@ operations:
   type: list
   elements: str
   sample: ["CREATE_CLUSTER operation-1: PENDING -> RUNNING -> DONE in 312 s"]
+version:
+  description: The Kubernetes version the cluster runs (in check mode, the one it would be created with).
+  returned: state=present
+  type: str
+  sample: 1.35.8-gke.1036000
 """
 
 import os
@@ -310,8 +322,16 @@ def run(params, check_mode, environ):
 
     desired = gke.cluster_body(params, project)
     if current is None:
-        result.update(changed=True, actions=["create cluster %s with node pools %s" % (
-            params["name"], ", ".join(p["name"] for p in desired["nodePools"]))])
+        config = session.call("GET", "v1/projects/%s/locations/%s/serverConfig" % (project, params["location"]),
+                              what="Reading the versions GKE offers in %s" % params["location"])
+        version, errors = gke.check_version(config, params["release_channel"], params["cluster_version"],
+                                            params["location"])
+        if errors:
+            raise GcpError("Cluster %s was not created: %s" % (params["name"], " ".join(errors)),
+                           field="release_channel" if errors[0].startswith("release_channel") else "cluster_version")
+        result["version"] = version
+        result.update(changed=True, actions=["create cluster %s (Kubernetes %s) with node pools %s" % (
+            params["name"], version, ", ".join(p["name"] for p in desired["nodePools"]))])
         result["diff"] = dict(before={}, after=gke.summary(desired))
         if check_mode:
             result["cluster"] = gke.summary(desired)
@@ -320,6 +340,14 @@ def run(params, check_mode, environ):
                           what="Creating cluster %s" % params["name"])
         waiter.wait(op)
     else:
+        result["version"] = current.get("currentMasterVersion")
+        asked = params["cluster_version"]
+        if asked and asked not in ("default", "latest") and result["version"] and \
+                not gke.version_matches(asked, [result["version"]]) and \
+                not gke.version_matches(".".join(asked.split(".")[:2]), [result["version"]]):
+            result["warnings_found"] = ["Cluster %s runs Kubernetes %s, not cluster_version %s: GKE upgrades clusters on "
+                                        "a release channel by itself, and cluster_version only applies when the "
+                                        "cluster is created." % (params["name"], result["version"], asked)]
         compute = GcpSession(params, "compute", environ)
         actions, drift = gke.plan(desired, current, _read_sizes(compute, desired, current))
         result["drift"] = drift
@@ -347,6 +375,7 @@ def run(params, check_mode, environ):
                                      ca_certificate=gke.dig(current, "masterAuth.clusterCaCertificate"))
             return result
     final = session.call("GET", path, what=what)
+    result["version"] = final.get("currentMasterVersion")
     if current is not None:
         _read_sizes(GcpSession(params, "compute", environ), desired, final)
     result["cluster"] = dict(gke.summary(final), endpoint=final.get("endpoint"),
@@ -361,8 +390,8 @@ def main():
     try:
         result = run(params, module.check_mode, os.environ)
     except GcpError as exc:
-        module.fail_json(msg=exc.message, status=exc.status)
-    for line in result["drift"]:
+        module.fail_json(msg=exc.message, status=exc.status, **({"field": exc.field} if exc.field else {}))
+    for line in result["drift"] + result.pop("warnings_found", []):
         module.warn(line)
     module.exit_json(**result)
 

@@ -7,6 +7,12 @@ scaled by the latency knob) and apply their effect when they finish. Bodies are
 checked against the official container.v1 discovery document. The errors are
 the real API's: 409 already exists, 400 failedPrecondition while another
 operation runs on the cluster, 403 GPU quota, 404, 400 invalid payload.
+
+serverConfig answers, per location, what each release channel offers (its
+default and valid versions); clusters.create resolves initialClusterVersion
+the way the API documents its aliases ("1.X", "1.X.Y", "latest", "" / "-") and
+refuses a version the channel does not offer there with GKE's 400, as does a
+node pool create for a node version GKE does not offer.
 """
 
 from __future__ import annotations
@@ -24,10 +30,55 @@ import uuid
 from .core import ApiError, JsonHandler
 from .discovery import Validator
 
-DEFAULT_VERSION = "1.33.5-gke.1162000"
-CHANNEL_VERSIONS = {"RAPID": "1.34.1-gke.1431000", "REGULAR": DEFAULT_VERSION,
-                    "STABLE": "1.32.9-gke.1108000", "EXTENDED": "1.32.9-gke.1108000"}
-VALID_VERSIONS = ("1.34.1-gke.1431000", "1.33.5-gke.1162000", "1.33.4-gke.1245000", "1.32.9-gke.1108000")
+# What GKE offers per release channel, as of late 2026 (REGULAR's default moved to 1.35.8-gke.1036000 on
+# 2026-09-17, and 1.33 had left REGULAR by July 2026: GKE release notes). A stand-in, in GKE's shape: the
+# real lists change every week, which is why the gke_cluster module reads serverConfig rather than assuming.
+# Each list is newest first; ROLLOUT holds releases still rolling out, offered only in the regions named.
+CHANNELS = {
+    "RAPID": {"default": "1.36.3-gke.1104000",
+              "valid": ["1.36.4-gke.1052000", "1.36.3-gke.1104000", "1.36.2-gke.1390000", "1.35.9-gke.1185000"]},
+    "REGULAR": {"default": "1.35.8-gke.1036000",
+                "valid": ["1.35.9-gke.1185000", "1.35.8-gke.1036000", "1.35.7-gke.1240000", "1.34.9-gke.1132000",
+                          "1.34.8-gke.1425000"]},
+    "STABLE": {"default": "1.34.8-gke.1425000",
+               "valid": ["1.34.8-gke.1425000", "1.34.7-gke.1160000", "1.33.9-gke.1205000"]},
+    "EXTENDED": {"default": "1.34.8-gke.1425000",
+                 "valid": ["1.34.8-gke.1425000", "1.33.9-gke.1205000", "1.33.5-gke.1162000", "1.32.11-gke.1050000"]},
+}
+ROLLOUT = {"1.36.4-gke.1052000": ("us-central1", "us-east1"), "1.35.9-gke.1185000": ("us-central1", "us-east1")}
+DEFAULT_VERSION = CHANNELS["REGULAR"]["default"]
+
+
+def _version_key(version):
+    numbers = re.findall(r"\d+", version)
+    return tuple(int(n) for n in numbers)
+
+
+def server_config(location):
+    """GKE's serverConfig for a location: per channel its default and valid versions, and the versions
+    a cluster outside channels may run (validMasterVersions) and its nodes (validNodeVersions)."""
+    region = ZONE_RE.sub(r"\1", location)
+    not_yet = {v for v, regions in ROLLOUT.items() if region not in regions}
+    channels = [{"channel": name, "defaultVersion": spec["default"],
+                 "validVersions": [v for v in spec["valid"] if v not in not_yet],
+                 "upgradeTargetVersion": spec["default"]} for name, spec in CHANNELS.items()]
+    masters = sorted({v for c in channels for v in c["validVersions"]}, key=_version_key, reverse=True)
+    return {"defaultClusterVersion": DEFAULT_VERSION, "validMasterVersions": masters,
+            "validNodeVersions": masters + ["1.31.14-gke.1039000", "1.30.14-gke.1250000"],
+            "defaultImageType": "COS_CONTAINERD",
+            "validImageTypes": ["COS_CONTAINERD", "UBUNTU_CONTAINERD", "WINDOWS_LTSC_CONTAINERD"],
+            "channels": channels}
+
+
+def _alias_matches(asked, versions):
+    """The versions an alias names, newest first, as the API documents them: "1.X" the highest patch of
+    1.X, "1.X.Y" the highest gke.N of 1.X.Y, "1.X.Y-gke.N" exactly that one."""
+    if "-gke." in asked:
+        return [v for v in versions if v == asked]
+    return sorted((v for v in versions if v.startswith(asked + ".") or v.startswith(asked + "-")),
+                  key=_version_key, reverse=True)
+
+
 # Real durations, in seconds, before the latency knob scales them.
 DURATIONS = {"CREATE_CLUSTER": 300, "DELETE_CLUSTER": 180, "CREATE_NODE_POOL": 120,
              "DELETE_NODE_POOL": 90, "SET_NODE_POOL_SIZE": 30, "SET_NODE_POOL_MANAGEMENT": 10,
@@ -40,7 +91,7 @@ NAME_RE = re.compile(r"^[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?$")
 PATH_RE = re.compile(
     r"^/v1/projects/(?P<project>[^/]+)/(?:locations|zones)/(?P<location>[^/]+)"
     r"(?:/clusters(?:/(?P<cluster>[^/:]+)(?:/nodePools(?:/(?P<pool>[^/:]+))?)?)?"
-    r"|/operations(?:/(?P<operation>[^/]+))?)?(?::(?P<verb>[A-Za-z]+))?$")
+    r"|/operations(?:/(?P<operation>[^/]+))?|/(?P<config>server[cC]onfig))?(?::(?P<verb>[A-Za-z]+))?$")
 
 
 def _now_iso(ts=None):
@@ -55,20 +106,25 @@ def zones_of(location):
     return ["%s-%s" % (location, suffix) for suffix in "abc"]
 
 
-def resolve_version(asked, channel):
-    """GKE's version resolution: a prefix picks the newest valid match, as the real API does."""
-    if not asked:
-        return CHANNEL_VERSIONS.get(channel, DEFAULT_VERSION)
-    if asked in ("latest", "-"):
-        return CHANNEL_VERSIONS["RAPID"]
-    if asked in VALID_VERSIONS:
-        return asked
-    matches = [v for v in VALID_VERSIONS if v.startswith(asked + ".") or v.startswith(asked + "-")]
+def resolve_version(asked, channel, location):
+    """GKE's choice for initialClusterVersion on a release channel, or its 400 (INVALID_ARGUMENT)
+    for a version the channel does not offer in the location."""
+    config = server_config(location)
+    offered = next((c for c in config["channels"] if c["channel"] == channel), None)
+    if offered is None:  # no channel: any valid master version
+        offered = {"channel": None, "defaultVersion": config["defaultClusterVersion"],
+                   "validVersions": config["validMasterVersions"]}
+    if asked in (None, "", "-"):
+        return offered["defaultVersion"]
+    if asked == "latest":
+        return sorted(offered["validVersions"], key=_version_key, reverse=True)[0]
+    matches = _alias_matches(asked, offered["validVersions"])
     if matches:
-        return matches[0]
-    if "-gke." in asked:
-        raise ApiError(400, 'Master version "%s" is unsupported.' % asked)
-    raise ApiError(400, 'no valid versions with the prefix "%s" found.' % asked)
+        return offered["defaultVersion"] if offered["defaultVersion"] == asked else matches[0]
+    if offered["channel"] and _alias_matches(asked, config["validNodeVersions"]):
+        raise ApiError(400, 'Master version must be one of "%s" channel supported versions [%s].' % (
+            offered["channel"], ", ".join(offered["validVersions"])), reason="badRequest")
+    raise ApiError(400, 'Master version "%s" is unsupported.' % asked, reason="badRequest")
 
 
 def pool_size(pool):
@@ -308,7 +364,7 @@ class GkeState:
                 raise ApiError(400, "Node_pool.name must be provided.")
         self._check_quota(project, location, pools, cluster=name)
         channel = (spec.get("releaseChannel") or {}).get("channel", "REGULAR")
-        version = resolve_version(spec.get("initialClusterVersion"), channel)
+        version = resolve_version(spec.get("initialClusterVersion"), channel, location)
         cluster = spec
         cluster.update({
             "location": location, "zone": location, "status": "PROVISIONING",
@@ -348,6 +404,8 @@ class GkeState:
                            % (project, location, name, spec["name"]), reason="alreadyExists")
         self._busy(key, name)
         self._check_quota(project, location, [spec], existing=cluster["nodePools"], cluster=name)
+        if spec.get("version") and not _alias_matches(spec["version"], server_config(location)["validNodeVersions"]):
+            raise ApiError(400, 'Node version "%s" is unsupported.' % spec["version"], reason="badRequest")
         pool = self._new_pool(project, location, name, spec, cluster["currentNodeVersion"])
         cluster["nodePools"].append(pool)
         cluster["status"] = "RECONCILING"
@@ -448,6 +506,12 @@ class GkeState:
                                                       g["operation"], g["verb"])
         if self.services is not None:
             self.services.require(project, "container.googleapis.com")
+        if g["config"]:
+            if method != "GET":
+                raise ApiError(405, "Method not allowed.")
+            if not (ZONE_RE.match(location) or REGION_RE.match(location)):
+                raise ApiError(404, "Location \"%s\" does not exist." % location, reason="notFound")
+            return 200, server_config(location)
         with self.lock:
             self.advance()
             is_ops = "/operations" in path

@@ -261,14 +261,14 @@ def net_istio(versions):
         app = dict(labels, app=name)
         layer.append(_service_account(name, kns))
         layer.append(_deployment(name, kns, app, "gcr.io/knative-releases/knative.dev/net-istio/cmd/%s:v%s" % (
-            name.rsplit("-", maxsplit=1)[-1], versions["knative"]), port=8443 if name == "net-istio-webhook" else None))
+            name.rsplit("-", maxsplit=1)[-1], versions["net_istio"]), port=8443 if name == "net-istio-webhook" else None))
     layer.append(_service("net-istio-webhook", kns, dict(labels, app="net-istio-webhook"), 443, 8443))
     layer.append(_webhook("ValidatingWebhookConfiguration", "config.webhook.istio.networking.internal.knative.dev",
                           "config.webhook.istio.networking.internal.knative.dev", "net-istio-webhook", kns,
                           "/config-validation", [{"apiGroups": [""], "apiVersions": ["v1"],
                                                   "operations": ["CREATE", "UPDATE"], "resources": ["configmaps/*"]}]))
     layer[-1]["webhooks"][0]["objectSelector"] = {"matchLabels": {"networking.knative.dev/ingress-provider": "istio"}}
-    base = "knative-extensions/net-istio/releases/download/knative-v%s/" % versions["knative"]
+    base = "knative-extensions/net-istio/releases/download/knative-v%s/" % versions["net_istio"]
     return {base + "istio.yaml": istio_docs, base + "net-istio.yaml": layer}
 
 
@@ -508,7 +508,7 @@ def nvidia_driver_installer(ref="master"):
 # component name in versions.yml -> the function that writes its release files
 RELEASES = {"cert_manager": cert_manager, "knative": knative_serving, "kserve": kserve, "istio": istio_charts}
 # release files that depend on more than one pinned version
-COMBINED = ((("knative", "istio"), net_istio),)
+COMBINED = ((("net_istio", "istio"), net_istio),)
 # files that are not versioned releases (raw.githubusercontent.com paths, under raw/)
 UNVERSIONED = (nvidia_driver_installer,)
 

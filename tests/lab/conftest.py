@@ -12,6 +12,7 @@ import sys
 import threading
 
 import pytest
+import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB = os.path.join(ROOT, "scripts", "lab")
@@ -23,6 +24,8 @@ from kserve_lab.model_server import ModelServer  # noqa: E402  pylint: disable=w
 
 ANSIBLE = os.path.join(os.path.dirname(sys.executable), "ansible")
 SAMPLE_MODEL = os.path.join(ROOT, "samples", "model", "dogs-vs-cats")
+with open(os.path.join(ROOT, "playbooks", "vars", "versions.yml"), encoding="utf-8") as _handle:
+    PINS = yaml.safe_load(_handle)["kserve_gke_version_defaults"]  # the versions the lab's mirror serves
 
 
 class Lab:

@@ -28,10 +28,27 @@ def test_check_mode_on_an_empty_project_writes_nothing(lab):
     assert lab.writes(before) == []
 
 
+def test_a_version_the_channel_does_not_offer_is_refused_before_the_cluster_is_created(lab):
+    """The old default, Kubernetes 1.33 on REGULAR: GKE retired it from that channel in 2026. The role asks
+    GKE's serverConfig first and names what the channel offers, and which channel offers 1.33, rather than
+    sending a create that GKE refuses (or, before the lab knew channels, one that a real GKE would refuse)."""
+    assert lab.play("gke_cluster", "--check").returncode == 0
+    proc = lab.play("gke_cluster", "-e", "gke_cluster_version=1.33")  # enables the API, then stops
+    assert proc.returncode != 0
+    assert "cluster_version 1.33 is not offered by GKE's REGULAR release channel in us-central1-a" in proc.stdout
+    assert "1.35.8-gke.1036000 (default)" in proc.stdout and "set release_channel to EXTENDED or STABLE" in proc.stdout
+    assert "cluster_version is gke_cluster_version (from kserve_gke_versions.kubernetes)" in proc.stdout
+    assert [r for r in lab.writes() if r["service"] == "gke"] == []
+    checked = lab.play("gke_cluster", "--check", "-e", "gke_cluster_version=1.33")
+    assert checked.returncode != 0 and "is not offered" in checked.stdout
+
+
 def test_converge_then_a_second_run_changes_and_writes_nothing(lab):
     proc = lab.play("gke_cluster")
     assert proc.returncode == 0, proc.stdout
     assert "CREATE_CLUSTER" in proc.stdout and "answers at https://127.0.0.1:" in proc.stdout
+    assert "create cluster kserve-lab (Kubernetes 1.35.9-gke.1185000)" in proc.stdout
+    assert "with Kubernetes v1.35.9-gke.1185000" in proc.stdout
     kubeconfig = os.path.join(lab.directory, "kserve-gke.kubeconfig")
     assert oct(os.stat(kubeconfig).st_mode & 0o777) == "0o600"
     assert "gke-kserve-lab-gpu-" in lab.kubectl("get", "nodes", "-o", "name")

@@ -161,6 +161,56 @@ def test_refusals_match_the_real_api(lab, body, status, fragment):
     assert missing.value.resp.status == 404
 
 
+def test_gcloud_reads_what_each_channel_offers_in_a_location(lab, tmp_path):
+    proc = gcloud(lab, tmp_path, "container", "get-server-config", "--zone", ZONE, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads(proc.stdout)
+    channels = {c["channel"]: c for c in config["channels"]}
+    assert set(channels) == {"RAPID", "REGULAR", "STABLE", "EXTENDED"}
+    assert channels["REGULAR"]["defaultVersion"] == config["defaultClusterVersion"] == "1.35.8-gke.1036000"
+    assert not [v for v in channels["REGULAR"]["validVersions"] if v.startswith("1.33.")]  # retired from REGULAR
+    assert [v for v in channels["EXTENDED"]["validVersions"] if v.startswith("1.33.")]
+    assert config["validMasterVersions"] == sorted(config["validMasterVersions"], reverse=True,
+                                                   key=lambda v: [int(n) for n in v.replace("-gke.", ".").split(".")])
+    # A release still rolling out is offered in some regions before others.
+    other = json.loads(gcloud(lab, tmp_path, "container", "get-server-config", "--zone", "europe-west4-a",
+                              "--format", "json").stdout)
+    assert set(other["validMasterVersions"]) < set(config["validMasterVersions"])
+
+
+@pytest.mark.parametrize("channel, version, resolved", [
+    ("REGULAR", None, "1.35.8-gke.1036000"),
+    ("REGULAR", "1.35", "1.35.9-gke.1185000"),
+    ("REGULAR", "1.34.8", "1.34.8-gke.1425000"),
+    ("EXTENDED", "1.33", "1.33.9-gke.1205000"),
+    ("RAPID", "latest", "1.36.4-gke.1052000"),
+])
+def test_create_resolves_version_aliases_as_documented(lab, channel, version, resolved):
+    clusters = api(lab, "container", "v1").projects().locations().clusters()
+    cluster = {"name": "versioned", "releaseChannel": {"channel": channel}, "nodePools": [{"name": "p"}]}
+    if version:
+        cluster["initialClusterVersion"] = version
+    wait(api(lab, "container", "v1"), clusters.create(parent=PARENT, body={"cluster": cluster}).execute())
+    found = clusters.get(name=PARENT + "/clusters/versioned").execute()
+    assert found["currentMasterVersion"] == resolved
+    wait(api(lab, "container", "v1"), clusters.delete(name=PARENT + "/clusters/versioned").execute())
+
+
+@pytest.mark.parametrize("channel, version, message", [
+    ("REGULAR", "1.33", 'Master version must be one of "REGULAR" channel supported versions [1.35.9-gke.1185000, '),
+    ("STABLE", "1.36.3-gke.1104000", 'Master version must be one of "STABLE" channel supported versions ['),
+    ("REGULAR", "1.29", 'Master version "1.29" is unsupported.'),
+    ("REGULAR", "1.35.1-gke.1", 'Master version "1.35.1-gke.1" is unsupported.'),
+])
+def test_create_refuses_a_version_the_channel_does_not_offer(lab, channel, version, message):
+    clusters = api(lab, "container", "v1").projects().locations().clusters()
+    body = {"cluster": {"name": "refused", "releaseChannel": {"channel": channel}, "initialClusterVersion": version}}
+    with pytest.raises(HttpError) as refused:
+        clusters.create(parent=PARENT, body=body).execute()
+    assert refused.value.resp.status == 400 and error(refused.value)["status"] == "INVALID_ARGUMENT"
+    assert message in error(refused.value)["message"]
+
+
 def test_regional_cluster_spans_three_zones_for_quota(lab):
     clusters = api(lab, "container", "v1").projects().locations().clusters()
     with pytest.raises(HttpError) as refused:

@@ -18,8 +18,10 @@ import sys
 
 import pytest
 
+from conftest import PINS
+
 HELM = os.path.join(os.path.dirname(sys.executable), "helm")
-PIN = "1.30.4"
+PIN = PINS["istio"]
 HELM_ARGS = ("-e", "istio_install_method=helm")
 
 

@@ -12,6 +12,8 @@ import re
 
 import pytest
 
+from conftest import PINS
+
 
 @pytest.fixture(scope="module")
 def cluster(lab):
@@ -35,7 +37,7 @@ def test_install_waits_for_the_gateway_address_then_writes_nothing(cluster):
     service = json.loads(cluster.kubectl("-n", "istio-system", "get", "service/istio-ingressgateway", "-o", "json"))
     assert service["status"]["loadBalancer"]["ingress"][0]["ip"] == address
     assert "http2" in [port["name"] for port in service["spec"]["ports"]]
-    assert "installs Istio 1.30.4." in proc.stdout and "differs from the pin" not in proc.stdout
+    assert "installs Istio %s." % PINS["istio"] in proc.stdout and "differs from the pin" not in proc.stdout
     cluster.assert_rerun_changes_nothing("istio")
 
 

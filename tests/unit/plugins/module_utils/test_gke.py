@@ -199,3 +199,43 @@ def test_call_when_free_waits_out_another_operation_only():
     assert len(w.trail) == 2 and "cluster busy" in w.trail[0]
     with pytest.raises(GcpError, match="quota"):
         waiter(FakeSession([GcpError("quota", status=403, reason="forbidden")])).call_when_free("POST", "x", {}, "w")
+
+
+SERVER_CONFIG = {"channels": [
+    {"channel": "REGULAR", "defaultVersion": "1.35.8-gke.1036000",
+     "validVersions": ["1.35.9-gke.1185000", "1.35.8-gke.1036000", "1.34.9-gke.1132000"]},
+    {"channel": "EXTENDED", "defaultVersion": "1.34.8-gke.1425000",
+     "validVersions": ["1.34.8-gke.1425000", "1.33.9-gke.1205000"]},
+    {"channel": "STABLE", "defaultVersion": "1.34.8-gke.1425000",
+     "validVersions": ["1.34.8-gke.1425000", "1.33.9-gke.1205000"]}]}
+
+
+@pytest.mark.parametrize("channel, asked, resolved", [
+    ("REGULAR", None, "1.35.8-gke.1036000"),
+    ("REGULAR", "", "1.35.8-gke.1036000"),
+    ("REGULAR", "default", "1.35.8-gke.1036000"),
+    ("REGULAR", "1.35", "1.35.9-gke.1185000"),
+    ("REGULAR", "1.34.9", "1.34.9-gke.1132000"),
+    ("REGULAR", "1.35.8-gke.1036000", "1.35.8-gke.1036000"),
+    ("REGULAR", "latest", "1.35.9-gke.1185000"),
+    ("EXTENDED", "1.33", "1.33.9-gke.1205000"),
+])
+def test_check_version_resolves_what_the_channel_offers(channel, asked, resolved):
+    assert gke.check_version(SERVER_CONFIG, channel, asked, "us-central1-a") == (resolved, [])
+
+
+@pytest.mark.parametrize("channel, asked, fragments", [
+    ("REGULAR", "1.33", ["cluster_version 1.33 is not offered by GKE's REGULAR release channel in us-central1-a",
+                         "The channel offers 1.35.9-gke.1185000, 1.35.8-gke.1036000 (default), 1.34.9-gke.1132000.",
+                         "Fix: set cluster_version to one of the minors it offers (1.35, 1.34), or to default, or set "
+                         "release_channel to EXTENDED or STABLE, which offer 1.33 there."]),
+    ("REGULAR", "1.31", ["cluster_version 1.31 is not offered", "or to default."]),
+    ("REGULAR", "1.35.1-gke.1", ["cluster_version 1.35.1-gke.1 is not offered"]),
+    ("RAPID", "1.35", ["release_channel RAPID: GKE offers no such channel in us-central1-a (it offers EXTENDED, "
+                       "REGULAR, STABLE)"]),
+])
+def test_check_version_refuses_what_the_channel_does_not_offer(channel, asked, fragments):
+    resolved, errors = gke.check_version(SERVER_CONFIG, channel, asked, "us-central1-a")
+    assert resolved is None and len(errors) == 1
+    for fragment in fragments:
+        assert fragment in errors[0]
