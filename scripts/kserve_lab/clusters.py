@@ -4,9 +4,11 @@
 
 When a cluster's create operation finishes, its API server starts at the
 endpoint the GKE twin reported, with the cluster's own certificate. Nodes
-follow the node pools: GKE's labels, the GPU taint, and allocatable
-nvidia.com/gpu only once a driver is installed (GKE-managed drivers after a
-delay; with INSTALLATION_DISABLED, not until a driver is installed in-cluster).
+follow the node pools: GKE's labels, the GPU taint, CPU and memory allocatable
+by machine type after GKE's reservations, and allocatable nvidia.com/gpu only
+once a driver is installed (GKE-managed drivers after a delay; with
+INSTALLATION_DISABLED, not until a driver is installed in-cluster). A new
+cluster starts with GKE's own kube-system workloads (gke_nodes.py).
 """
 
 from __future__ import annotations
@@ -21,14 +23,11 @@ import traceback
 import yaml
 
 from .gke import pool_size
+from .gke_nodes import resources, system_workloads
 from .k8s_api import K8sServer
 from .k8s_controllers import Controllers
 from .k8s_store import Store
 
-MACHINES = {  # machine type -> (cpu, memory)
-    "e2-medium": ("2", "4Gi"), "e2-standard-4": ("4", "16Gi"), "n1-standard-4": ("4", "15Gi"),
-    "n1-standard-8": ("8", "30Gi"), "g2-standard-4": ("4", "16Gi"), "g2-standard-8": ("8", "32Gi"),
-}
 DRIVER_INSTALL_SECONDS = 90
 # A cluster's objects across lab restarts: the lab's own state, read back only by the lab
 # (pickle keeps the field-ownership sets exactly as they were).
@@ -63,7 +62,8 @@ class ClusterRuntime:
             host, port = cluster["endpoint"].split(":")
             store = Store(version="v" + cluster["currentMasterVersion"], crd_delay=self.knobs.duration(5))
             saved = os.path.join(folder, SNAPSHOT)
-            if os.path.exists(saved):  # a lab restart: the cluster's objects come back
+            restored = os.path.exists(saved)
+            if restored:  # a lab restart: the cluster's objects come back
                 with open(saved, "rb") as handle:
                     store.restore(pickle.load(handle))
             store.hooks.append(lambda *_args, k=key: self.dirty.add(k))
@@ -73,6 +73,10 @@ class ClusterRuntime:
             store.controllers = Controllers(store, self.knobs, lambda node, k=key: self.driver_installed(k, node),
                                             platform=self.platform, key=key, cluster=cluster)
             store.controllers.resync()
+            if not restored:  # what GKE runs in kube-system before anything of ours
+                for obj in system_workloads():
+                    plural = obj["kind"].lower() + "s"
+                    store.create(store.find("apps", "v1", plural), "kube-system", obj, "addon-manager")
             self.servers[key] = (server, store)
         self.sync_nodes(key, cluster)
         self.write_kubeconfig()
@@ -179,7 +183,7 @@ class ClusterRuntime:
     def node(cluster, pool, zone, index):
         config = pool.get("config") or {}
         machine = config.get("machineType", "e2-medium")
-        cpu, memory = MACHINES.get(machine, ("4", "16Gi"))
+        capacity, allocatable = resources(machine)
         digest = hashlib.sha1(("%s/%s" % (cluster["name"], pool["name"])).encode()).hexdigest()[:8]
         suffix = hashlib.sha1(("%s/%d" % (zone, index)).encode()).hexdigest()[:4]
         name = "gke-%s-%s-%s-%s" % (cluster["name"][:18], pool["name"][:10], digest, suffix)
@@ -212,8 +216,8 @@ class ClusterRuntime:
             "spec": {"providerID": "gce://%s/%s/%s" % (cluster.get("_project", ""), zone, name),
                      **({"taints": taints} if taints else {})},
             "status": {
-                "capacity": {"cpu": cpu, "memory": memory, "pods": "110"},
-                "allocatable": {"cpu": cpu, "memory": memory, "pods": "110"},
+                "capacity": capacity,
+                "allocatable": allocatable,
                 "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                                 "message": "kubelet is posting ready status"}],
                 "nodeInfo": {"kubeletVersion": "v" + pool.get("version", cluster["currentNodeVersion"]),

@@ -7,14 +7,22 @@ readiness takes time and fails where it fails on GKE.
   report replicas, readiness and the Available / Progressing conditions.
 - Jobs run their Pods to completion (Complete, SuccessCriteriaMet).
 - The scheduler places a Pod on a Node that matches its nodeSelector and
-  required node affinity, whose taints it tolerates, and that has the
-  nvidia.com/gpu it requests; otherwise the Pod stays Pending with
-  GKE's "0/N nodes are available" message and a FailedScheduling event.
+  required node affinity, whose taints it tolerates, and that has the CPU,
+  memory and nvidia.com/gpu it requests free (allocatable minus what the Pods
+  already there request), preferring the least allocated node; otherwise the
+  Pod stays Pending with kube-scheduler's "0/N nodes are available: 1
+  Insufficient cpu, ..." message and a FailedScheduling event.
+- HorizontalPodAutoscalers hold their target at minReplicas (the lab has no
+  load), as an idle cluster's autoscaler does; a target scaled to zero by hand
+  is left alone.
 - Kubelets start Pods after a delay; Pods with restartPolicy Never or OnFailure
-  run to Succeeded. Logs: a Pod whose command runs nvidia-smi on a GPU gets
+  run to Succeeded. A container whose binary exits at start (STARTUP_CHECKS:
+  Knative's version check) is restarted with back-off: CrashLoopBackOff, its
+  last log line in `kubectl logs`, BackOff events. Logs: a Pod whose command runs nvidia-smi on a GPU gets
   nvidia-smi's table for the node's GPU.
 - Endpoints follow the ready Pods behind each Service; a LoadBalancer Service
-  gets an address on 127.0.0.0/8 after a delay.
+  gets an address on 127.0.0.0/8 after a delay, and so does an Ingress that
+  GKE's own Ingress controller serves (gke_ingress.py).
 - Admission webhooks: a request matching a webhook whose Service has no ready
   endpoints fails as the API server fails it (failurePolicy Fail), or passes
   (Ignore). The webhooks' own logic is not run.
@@ -41,12 +49,13 @@ import zlib
 
 from cryptography.hazmat.primitives import serialization
 
-from . import pki
+from . import gke_ingress, knative, pki
+from .k8s_quantity import millicores, parse, pod_requests
 from .k8s_store import K8sError, label_matcher, now_iso, pod_ready
 from .serving import ISVC_LABEL, ClusterServing
 
 # Real seconds before the latency scale.
-POD_START, GPU_POD_START, LB_ADDRESS, CERT_MANAGER_DELAY = 8, 40, 25, 3
+POD_START, GPU_POD_START, LB_ADDRESS, CERT_MANAGER_DELAY, HPA_SYNC = 8, 40, 25, 3, 15
 CERT_MANAGER_GROUP = "cert-manager.io"
 KSERVE_GROUP, KSERVE_DELAY = "serving.kserve.io", 1
 # Workloads whose Pods turn Ready only once a Service they talk to has ready endpoints (their readiness
@@ -55,6 +64,10 @@ NEEDS = {("istio-system", "istio-ingressgateway"): (("istio-system", "istiod"),)
          ("knative-serving", "net-istio-controller"): (("istio-system", "istiod"),),
          ("knative-serving", "net-istio-webhook"): (("istio-system", "istiod"),)}
 WORKLOADS = ("deployments", "statefulsets", "daemonsets", "jobs")
+# What makes a container exit at start: each check takes (pod, container, the API server's version) and
+# answers None, or (seconds it runs first, its last log line).
+STARTUP_CHECKS = (knative.version_check,)
+CRASH_BACKOFF, CRASH_BACKOFF_MAX = 10, 300  # the kubelet's restart back-off, real seconds
 GPU_NAMES = {"nvidia-tesla-t4": "Tesla T4", "nvidia-l4": "NVIDIA L4", "nvidia-tesla-a100": "NVIDIA A100-SXM4-40GB"}
 
 
@@ -170,12 +183,15 @@ class Controllers:
         self.lb_addresses = itertools.count(10)
         self.lb_pending = set()
         self.waiting_for_secrets = set()  # (namespace, pod) the kubelet holds until a secret exists
+        self.crashes = {}  # (namespace, pod) -> (how often its container exited, when it last started)
         self.res = {plural: store.find(group, "v1", plural) for group, plural in (
             ("", "pods"), ("", "services"), ("", "endpoints"), ("", "nodes"), ("", "events"), ("", "namespaces"),
             ("", "secrets"),
             ("apps", "deployments"), ("apps", "statefulsets"), ("apps", "daemonsets"), ("batch", "jobs"),
             ("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
             ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"))}
+        self.res["horizontalpodautoscalers"] = store.find("autoscaling", "v2", "horizontalpodautoscalers")
+        self.res["ingresses"] = store.find("networking.k8s.io", "v1", "ingresses")
         store.hooks.append(self.on_event)
         store.admission.append(self.admit)
         self.serving = ClusterServing(self, platform, key, cluster or {})
@@ -197,6 +213,8 @@ class Controllers:
         self.later(0, "nodes_changed", None, "")
         for svc in self.store.list(self.res["services"])["items"]:
             self.later(0, "service", svc["metadata"]["namespace"], svc["metadata"]["name"])
+        for ingress in self.store.list(self.res["ingresses"])["items"]:
+            self.later(0, "ingress", ingress["metadata"]["namespace"], ingress["metadata"]["name"])
         for pod in self.store.list(self.res["pods"])["items"]:  # predictors get their model servers back
             if pod["spec"].get("nodeName") and self.serving.handles(pod):
                 self.later(0, "kubelet", pod["metadata"]["namespace"], pod["metadata"]["name"])
@@ -232,6 +250,10 @@ class Controllers:
                 self.later(0, "orphans", ns, meta["uid"])
             elif not (obj.get("status") or {}).get("observedGeneration") == meta.get("generation"):
                 self.later(0, res.plural[:-1], ns, name)
+            if event == "ADDED" and res.plural in ("deployments", "statefulsets"):
+                self.later(0, "autoscalers_of", ns, name)
+        elif res.plural == "horizontalpodautoscalers" and event != "DELETED":
+            self.later(0, "hpa", ns, name)
         elif res.plural == "pods" and not res.group:
             for ref in meta.get("ownerReferences") or []:
                 kind = ref.get("kind", "").lower()
@@ -246,8 +268,13 @@ class Controllers:
                 self.later(0, "inferenceservice", ns, _labels(obj)[ISVC_LABEL])
             if event == "DELETED" and self.serving.handles(obj):
                 self.later(0, "pod_gone", ns, name)
+            if event == "DELETED" and (obj.get("spec") or {}).get("nodeName"):  # room freed: retry the Pending
+                self.later(0, "pending", None, "")
+                self.crashes.pop((ns, name), None)
         elif res.plural == "services" and not res.group and event != "DELETED":
             self.later(0, "service", ns, name)
+        elif res.plural == "ingresses" and res.group == "networking.k8s.io" and event != "DELETED":
+            self.later(LB_ADDRESS if event == "ADDED" else 0, "ingress", ns, name)
         elif res.plural == "nodes" and not res.group:
             self.later(0, "nodes_changed", None, name)
         elif res.plural == "secrets" and not res.group and event != "DELETED":
@@ -360,7 +387,7 @@ class Controllers:
             return
         spec = ((owner.get("spec") or {}).get("template") or {}).get("spec") or {}
         current = self._hash((owner.get("spec") or {}).get("template") or {})
-        nodes = [n for n in self.store.list(self.res["nodes"])["items"] if self._fits(spec, n, gpus=False)[0]]
+        nodes = [n for n in self.store.list(self.res["nodes"])["items"] if self._fits(spec, n, resources=False)[0]]
         wanted = {n["metadata"]["name"] for n in nodes}
         pods = self._owned_pods(owner)
         placed = set()
@@ -416,29 +443,41 @@ class Controllers:
                 self.store.delete(self.res["pods"], ns, pod["metadata"]["name"])
 
     # --- scheduler and kubelet -----------------------------------------------
-    def _gpus_in_use(self, node_name, skip):
-        used = 0
+    def _in_use(self, node_name, skip):
+        """(millicores, bytes, GPUs) the Pods on a node request, but for `skip` and finished ones."""
+        used = [0, 0, 0]
         for pod in self.store.list(self.res["pods"], field_selector="spec.nodeName=%s" % node_name)["items"]:
             finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
             if pod["metadata"]["name"] != skip and not finished:
-                used += gpu_request(pod["spec"])
+                cpu, memory = pod_requests(pod["spec"])
+                used = [used[0] + cpu, used[1] + memory, used[2] + gpu_request(pod["spec"])]
         return used
 
-    def _fits(self, spec, node, gpus=True, pod_name=None):
-        """(fits, reason) for a pod spec on a node, in the scheduler's words."""
+    def free(self, node, skip=None):
+        """(millicores, bytes, GPUs) of a node's allocatable that no Pod on it requests."""
+        allocatable = (node.get("status") or {}).get("allocatable") or {}
+        used = self._in_use(node["metadata"]["name"], skip)
+        return (millicores(allocatable.get("cpu", "0")) - used[0], int(parse(allocatable.get("memory", "0"))) - used[1],
+                int(allocatable.get("nvidia.com/gpu") or 0) - used[2])
+
+    def _fits(self, spec, node, pod_name=None, resources=True):
+        """(fits, reasons) for a pod spec on a node, in the scheduler's words: the first filter that fails
+        (node selector and affinity, taints, then resources) gives its reasons, as kube-scheduler's do."""
         labels = _labels(node)
         if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()) or \
                 not node_affinity_ok(spec, node):
-            return False, "node(s) didn't match Pod's node affinity/selector"
+            return False, ["node(s) didn't match Pod's node affinity/selector"]
         for taint in (node.get("spec") or {}).get("taints") or []:
             if taint["effect"] in ("NoSchedule", "NoExecute") and not tolerates(spec, taint):
-                return False, "node(s) had untolerated taint {%s: %s}" % (taint["key"], taint.get("value", ""))
-        wanted = gpu_request(spec) if gpus else 0
-        if wanted:
-            have = int(((node.get("status") or {}).get("allocatable") or {}).get("nvidia.com/gpu") or 0)
-            if have - self._gpus_in_use(node["metadata"]["name"], pod_name) < wanted:
-                return False, "Insufficient nvidia.com/gpu"
-        return True, None
+                return False, ["node(s) had untolerated taint {%s: %s}" % (taint["key"], taint.get("value", ""))]
+        if not resources:
+            return True, []
+        cpu, memory = pod_requests(spec)
+        wanted = gpu_request(spec)
+        free = self.free(node, pod_name)
+        short = [name for name, want, have in (("cpu", cpu, free[0]), ("memory", memory, free[1]),
+                                               ("nvidia.com/gpu", wanted, free[2])) if want and want > have]
+        return not short, ["Insufficient %s" % name for name in short]
 
     def _event(self, ns, pod, reason, message, kind="Warning"):
         self.store.create(self.res["events"], ns, {
@@ -459,24 +498,70 @@ class Controllers:
         if pod["spec"].get("nodeName") or pod["metadata"].get("deletionTimestamp"):
             return
         nodes = self.store.list(self.res["nodes"])["items"]
-        reasons = {}
+        reasons, fitting, short_of_resources = {}, [], 0
         for node in nodes:
-            fits, reason = self._fits(pod["spec"], node, pod_name=name)
+            fits, why = self._fits(pod["spec"], node, pod_name=name)
             if fits:
-                pod["spec"]["nodeName"] = node["metadata"]["name"]
-                self.store.replace(self.res["pods"], ns, name, pod, "default-scheduler")
-                self.later(GPU_POD_START if gpu_request(pod["spec"]) else POD_START, "kubelet", ns, name)
-                return
-            reasons[reason] = reasons.get(reason, 0) + 1
-        message = "0/%d nodes are available: %s. preemption: 0/%d nodes are available: %d Preemption is not " \
-                  "helpful for scheduling." % (len(nodes), ", ".join("%d %s" % (n, r) for r, n in sorted(
-                      reasons.items())), len(nodes), len(nodes))
+                fitting.append(node)
+            short_of_resources += bool(why) and why[0].startswith("Insufficient")
+            for reason in why:
+                reasons[reason] = reasons.get(reason, 0) + 1
+        if fitting:  # the least allocated node (kube-scheduler's default score), by the share of CPU left
+            node = max(fitting, key=lambda n: (self.free(n)[0] / max(1, millicores(
+                ((n.get("status") or {}).get("allocatable") or {}).get("cpu", "1"))), n["metadata"]["name"]))
+            pod["spec"]["nodeName"] = node["metadata"]["name"]
+            self.store.replace(self.res["pods"], ns, name, pod, "default-scheduler")
+            self.later(GPU_POD_START if gpu_request(pod["spec"]) else POD_START, "kubelet", ns, name)
+            return
+        preemption = ", ".join(part for part in (
+            "%d No preemption victims found for incoming pod" % short_of_resources if short_of_resources else "",
+            "%d Preemption is not helpful for scheduling" % (len(nodes) - short_of_resources)
+            if len(nodes) > short_of_resources else "") if part)
+        message = "0/%d nodes are available: %s. preemption: 0/%d nodes are available: %s." % (
+            len(nodes), ", ".join("%d %s" % (n, r) for r, n in sorted(reasons.items())), len(nodes), preemption)
         status = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
                                                       "reason": "Unschedulable", "message": message}]}
         if pod.get("status") != status:
             self.store.replace(self.res["pods"], ns, name, dict(pod, status=status), "default-scheduler",
                                status_only=True)
             self._event(ns, pod, "FailedScheduling", message)
+
+    def reconcile_pending(self, _ns, _name):
+        for pod in self.store.list(self.res["pods"])["items"]:
+            if not pod["spec"].get("nodeName") and not pod["metadata"].get("deletionTimestamp"):
+                self.later(0, "schedule", pod["metadata"]["namespace"], pod["metadata"]["name"])
+
+    # --- horizontal pod autoscalers -------------------------------------------------
+    def reconcile_autoscalers_of(self, ns, name):
+        """A workload appeared: the autoscalers that target it act on it."""
+        for hpa in self.store.list(self.res["horizontalpodautoscalers"], ns)["items"]:
+            if ((hpa.get("spec") or {}).get("scaleTargetRef") or {}).get("name") == name:
+                self.later(0, "hpa", ns, hpa["metadata"]["name"])
+
+    def reconcile_hpa(self, ns, name):
+        """An idle cluster's autoscaler: the target runs minReplicas (at least 1), through its scale."""
+        try:
+            hpa = self.store.get(self.res["horizontalpodautoscalers"], ns, name)
+        except K8sError:
+            return
+        spec = hpa.get("spec") or {}
+        ref = spec.get("scaleTargetRef") or {}
+        plural = {"Deployment": "deployments", "StatefulSet": "statefulsets"}.get(ref.get("kind"))
+        target = self._workload(plural, ns, ref.get("name", "")) if plural else None
+        want = max(1, int(spec.get("minReplicas") or 1))
+        status = {"currentReplicas": 0, "desiredReplicas": want}
+        if target is not None:
+            current = int((target.get("spec") or {}).get("replicas", 1))
+            status["currentReplicas"] = current
+            if current == 0:  # scaled to zero by hand: the autoscaler stands aside (ScalingDisabled), as upstream's
+                status["desiredReplicas"] = 0
+            elif current != want:
+                self.store.patch(self.res[plural], ns, target["metadata"]["name"], "merge",
+                                 {"spec": {"replicas": want}}, "horizontal-pod-autoscaler")
+        if hpa.get("status") != status:
+            self.store.replace(self.res["horizontalpodautoscalers"], ns, name, dict(hpa, status=status),
+                               "horizontal-pod-autoscaler", status_only=True)
+        self.later(HPA_SYNC, "hpa", ns, name)  # as the controller does: it looks again every 15 s
 
     def reconcile_nodes_changed(self, _ns, _name):
         for pod in self.store.list(self.res["pods"])["items"]:
@@ -514,6 +599,11 @@ class Controllers:
                 self.store.replace(self.res["pods"], ns, name, dict(pod, status=waiting), "kubelet", status_only=True)
             self.later(2, "kubelet", ns, name)
             return
+        exits = [(c["name"], found) for c in pod["spec"].get("containers") or []
+                 for found in [check(pod, c, self.store.version) for check in STARTUP_CHECKS] if found]
+        if exits:
+            self._crash_loop(ns, pod, node, exits[0][0], *exits[0][1])
+            return
         if self.serving.platform is not None and self.serving.handles(pod):
             self.serving.kubelet(ns, pod, node, lambda ready: pod_status(pod, node, False, ready))
             return
@@ -526,6 +616,39 @@ class Controllers:
             self.store.logs[(ns, name)] = nvidia_smi(node)
         if _labels(pod).get("k8s-app") == "nvidia-driver-installer" and self.on_driver_ready:
             self.on_driver_ready(node["metadata"]["name"])
+
+    def _crash_loop(self, ns, pod, node, container, runs_for, line):
+        """A container that exits at start: it runs `runs_for` seconds unready, exits with its last log line,
+        and the kubelet restarts it with back-off (CrashLoopBackOff), as long as the Pod exists."""
+        name = pod["metadata"]["name"]
+        count, started = self.crashes.get((ns, name), (0, None))
+        status = pod_status(pod, node, False, False)
+        if runs_for and started is None:  # it starts, and runs a while before it exits
+            self.crashes[(ns, name)] = (count, time.monotonic())
+            self.store.replace(self.res["pods"], ns, name, dict(pod, status=status), "kubelet", status_only=True)
+            self.later(runs_for, "kubelet", ns, name)
+            return
+        count += 1
+        self.crashes[(ns, name)] = (count, None)
+        stamp = now_iso()
+        exited = {"exitCode": 1, "reason": "Error", "startedAt": stamp, "finishedAt": stamp,
+                  "containerID": "containerd://" + uuid.uuid4().hex}
+        backoff = min(CRASH_BACKOFF * 2 ** (count - 1), CRASH_BACKOFF_MAX)
+        for cstatus in status["containerStatuses"]:
+            if cstatus["name"] != container:
+                continue
+            cstatus.update(ready=False, started=False, restartCount=count - 1,
+                           state={"terminated": exited} if count == 1 else {"waiting": {
+                               "reason": "CrashLoopBackOff", "message": "back-off %ds restarting failed container=%s "
+                               "pod=%s_%s(%s)" % (backoff, container, name, ns, pod["metadata"]["uid"])}})
+            if count > 1:
+                cstatus["lastState"] = {"terminated": exited}
+        self.store.logs[(ns, name, container)] = line + "\n"
+        self.store.replace(self.res["pods"], ns, name, dict(pod, status=status), "kubelet", status_only=True)
+        if count > 1:
+            self._event(ns, pod, "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)" % (
+                container, name, ns, pod["metadata"]["uid"]))
+        self.later(backoff, "kubelet", ns, name)
 
     def _controller_running(self, ns, name):
         """Whether a controller's Deployment has a ready Pod: a component works while its Pod runs
@@ -672,6 +795,22 @@ class Controllers:
         if spec.get("type") == "LoadBalancer" and not has_address and (ns, name) not in self.lb_pending:
             self.lb_pending.add((ns, name))
             self.later(LB_ADDRESS, "load_balancer", ns, name)
+
+    def reconcile_ingress(self, ns, name):
+        """GKE's Ingress controller: an Ingress it serves gets a load balancer address, and the load balancer
+        routes to the backend Pods that pass its health check (gke_ingress.py); others are left alone."""
+        try:
+            ingress = self.store.get(self.res["ingresses"], ns, name)
+        except K8sError:
+            return
+        if not gke_ingress.serves(ingress):
+            return
+        if not ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+            status = {"loadBalancer": {"ingress": [{"ip": "127.0.1.%d" % next(self.lb_addresses)}]}}
+            ingress = self.store.replace(self.res["ingresses"], ns, name, dict(ingress, status=status),
+                                         "glbc", status_only=True)[0]
+        if self.serving.platform is not None:
+            self.serving.ingress_address(ingress)
 
     def reconcile_load_balancer(self, ns, name):
         try:

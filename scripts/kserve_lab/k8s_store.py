@@ -23,6 +23,16 @@ NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 HISTORY = 5000
 
 
+def version_priority(version):
+    """Kubernetes' version order (a sort key): GA before beta before alpha, higher numbers first, then others
+    by name, as the API server orders a group's versions (and so picks its preferred one)."""
+    found = re.match(r"^v(\d+)(?:(alpha|beta)(\d+))?$", version)
+    if not found:
+        return (3, 0, 0, version)
+    major, stage, minor = found.groups()
+    return ({None: 0, "beta": 1, "alpha": 2}[stage], -int(major), -int(minor or 0), version)
+
+
 def now_iso():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -297,13 +307,14 @@ class Store:
             self.resources.pop((spec["group"], version["name"], spec["names"]["plural"]), None)
 
     def group_versions(self):
+        """Each group's versions, the preferred first, in the API server's version priority."""
         with self.lock:
             groups = {}
             for (group, version, _unused), _res in sorted(self.resources.items()):
                 groups.setdefault(group, [])
                 if version not in groups[group]:
                     groups[group].append(version)
-            return groups
+            return {group: sorted(versions, key=version_priority) for group, versions in groups.items()}
 
     def resource_list(self, group, version):
         with self.lock:
@@ -577,6 +588,9 @@ class Store:
     def delete(self, res, namespace, name, dry_run=False):
         with self.lock:
             before = self.get(res, namespace, name)
+            if not before["metadata"].get("deletionTimestamp"):  # a deletion passes admission, dry run or not
+                for check in self.admission:
+                    check("DELETE", res, before, before)
             if dry_run:
                 return before
             meta = before["metadata"]
@@ -623,7 +637,10 @@ class Store:
         for key in [k for k in self.objects if k[2] == name]:
             obj_res = next((r for (g, _unused, p), r in self.resources.items() if g == key[0] and p == key[1]), None)
             if obj_res is not None and key in self.objects:
-                self.delete(obj_res, name, key[3])
+                try:
+                    self.delete(obj_res, name, key[3])
+                except K8sError:  # a webhook refused it: the namespace stays Terminating, as on a real cluster
+                    continue
         current = self.objects.get(("", "namespaces", "", name))
         if current is not None:  # deleting its last object may already have finished it
             self._finish_namespace(current)

@@ -23,6 +23,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tarfile
 from functools import partial
 from http.server import SimpleHTTPRequestHandler
@@ -59,17 +60,39 @@ def _labels(app, component, part_of):
             "app.kubernetes.io/part-of": part_of}
 
 
-def _deployment(name, namespace, labels, image, port=None, secret_volume=None, args=()):
+def _deployment(name, namespace, labels, image, port=None, secret_volume=None, args=(), requests=None,
+                replicas=1, pod_labels=None):
+    """A Deployment; `requests` as (cpu, memory) when upstream's container asks for resources, `replicas`
+    None when upstream leaves the count to an autoscaler, `pod_labels` added to the Pod template's."""
     container = {"name": name, "image": image, "args": list(args),
                  **({"ports": [{"containerPort": port, "name": "https"}]} if port else {})}
+    if requests:
+        container["resources"] = {"requests": {"cpu": requests[0], "memory": requests[1]}}
     spec = {"serviceAccountName": name, "containers": [container]}
     if secret_volume:
         container["volumeMounts"] = [{"name": "cert", "mountPath": "/tmp/certs", "readOnly": True}]
         spec["volumes"] = [{"name": "cert", "secret": {"secretName": secret_volume}}]
     meta = {"name": name, "namespace": namespace, "labels": labels}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
-            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels}, "spec": spec}}}
+    body = {"selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": dict(labels, **(pod_labels or {}))}, "spec": spec}}
+    if replicas is not None:
+        body = dict({"replicas": replicas}, **body)
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": body}
+
+
+def _autoscaler(name, namespace, target, low, high, labels=None):
+    """A HorizontalPodAutoscaler on CPU, as the upstream manifests and charts ship them."""
+    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": name, "namespace": namespace, **({"labels": labels} if labels else {})},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+                     "minReplicas": low, "maxReplicas": high,
+                     "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                         "type": "Utilization", "averageUtilization": 80}}}]}}
+
+
+def _digest(*parts):
+    """An image digest that stands in for the one a release pins (Knative's manifests pin by digest)."""
+    return "sha256:" + hashlib.sha256("/".join(parts).encode()).hexdigest()
 
 
 def _service(name, namespace, selector, port, target, kind="ClusterIP", ports=None):
@@ -134,8 +157,17 @@ def cert_manager(version):
     return {"cert-manager/cert-manager/releases/download/v%s/cert-manager.yaml" % version: docs}
 
 
+# Knative Serving's core Deployments with the requests of upstream's config/core/deployments (knative-v1.22.1)
+# and, for the two that upstream autoscales, the bounds of their HorizontalPodAutoscalers.
+KNATIVE_CORE = (("activator", ("300m", "60Mi"), (1, 20)), ("autoscaler", ("100m", "100Mi"), None),
+                ("controller", ("100m", "100Mi"), None), ("webhook", ("100m", "100Mi"), (1, 5)))
+
+
 def knative_serving(version):
-    """Knative Serving's two release files: the CRDs, and the core (controllers, webhook, config)."""
+    """Knative Serving's two release files: the CRDs, and the core (controllers, webhook, config), following
+    knative-v1.22.1: images pinned by digest, Pods labelled with app.kubernetes.io/name knative-serving and the
+    release (the lab's version check reads them), the requests upstream sets, the activator's and webhook's
+    autoscalers. Left out: RBAC, the caching Images, the config maps' documentation."""
     ns = "knative-serving"
     tag = "knative-v%s" % version
     crds = [_crd(group, kind, plural, categories=["all", "knative", "serving"] if group == "serving.knative.dev"
@@ -154,12 +186,17 @@ def knative_serving(version):
     crds.append(_crd("serving.knative.dev", "DomainMapping", "domainmappings", short=("dm",), version="v1beta1"))
     labels = {"app.kubernetes.io/name": "knative-serving", "app.kubernetes.io/version": version}
     core = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}}]
-    for name in ("activator", "autoscaler", "controller", "webhook"):
+    for name, requests, scaled in KNATIVE_CORE:
         core.append(_service_account(name, ns))
-        app = dict(labels, app=name)
-        image = "gcr.io/knative-releases/knative.dev/serving/cmd/%s:v%s" % (name, version)
-        core.append(_deployment(name, ns, app, image, port=8443 if name == "webhook" else None))
-    core.append(_service("webhook", ns, dict(labels, app="webhook"), 443, 8443))
+        image = "gcr.io/knative-releases/knative.dev/serving/cmd/%s@%s" % (name, _digest("serving", name, version))
+        core.append(_deployment(name, ns, {"app": name}, image, port=8443 if name == "webhook" else None,
+                                requests=requests, replicas=None if scaled else 1,
+                                pod_labels=dict(labels, **{"app.kubernetes.io/component": name})))
+        core[-1]["metadata"]["labels"] = dict(labels, app=name, **{"app.kubernetes.io/component": name})
+        if scaled:
+            core.append(_autoscaler(name, ns, name, *scaled, labels=dict(labels, **{
+                "app.kubernetes.io/component": name})))
+    core.append(_service("webhook", ns, {"app": "webhook"}, 443, 8443))
     for name, data in (("config-domain", {"_example": "# the domain routes are published under"}),
                        ("config-features", {"_example": "# feature flags"}),
                        ("config-network", {"_example": "# networking layer"}),
@@ -184,28 +221,39 @@ def knative_serving(version):
     return {base + "serving-crds.yaml": crds, base + "serving-core.yaml": core}
 
 
-def _istio_crds():
+def _istio_crds(version):
+    """Istio's 14 CRDs, with the versions each serves (the first one stored), as base-<version> ships them."""
     crds = []
+    three, two = ("v1", "v1alpha3", "v1beta1"), ("v1", "v1beta1")
     for group, kinds in (
-            ("networking.istio.io", (("Gateway", "gateways", ("gw",)), ("VirtualService", "virtualservices", ("vs",)),
-                                     ("DestinationRule", "destinationrules", ("dr",)),
-                                     ("ServiceEntry", "serviceentries", ("se",)), ("Sidecar", "sidecars", ()),
-                                     ("EnvoyFilter", "envoyfilters", ()), ("WorkloadEntry", "workloadentries", ("we",)))),
-            ("security.istio.io", (("PeerAuthentication", "peerauthentications", ("pa",)),
-                                   ("AuthorizationPolicy", "authorizationpolicies", ("ap",)),
-                                   ("RequestAuthentication", "requestauthentications", ("ra",)))),
-            ("telemetry.istio.io", (("Telemetry", "telemetries", ("telemetry",)),))):
-        for kind, plural, short in kinds:
-            crd = _crd(group, kind, plural, short=short, categories=["istio-io", group.split(".", maxsplit=1)[0] + "-istio-io"],
-                       version=("v1", "v1beta1", "v1alpha3") if group == "networking.istio.io" else ("v1", "v1beta1"))
-            crd["metadata"]["labels"] = {"knative.dev/crd-install": "true", "app": "istio-pilot"}
+            ("networking.istio.io", (("DestinationRule", "destinationrules", ("dr",), three),
+                                     ("EnvoyFilter", "envoyfilters", (), ("v1alpha3",)),
+                                     ("Gateway", "gateways", ("gw",), three),
+                                     ("ProxyConfig", "proxyconfigs", (), ("v1beta1",)),
+                                     ("ServiceEntry", "serviceentries", ("se",), three),
+                                     ("Sidecar", "sidecars", (), three),
+                                     ("VirtualService", "virtualservices", ("vs",), three),
+                                     ("WorkloadEntry", "workloadentries", ("we",), three),
+                                     ("WorkloadGroup", "workloadgroups", ("wg",), three))),
+            ("security.istio.io", (("AuthorizationPolicy", "authorizationpolicies", ("ap",), two),
+                                   ("PeerAuthentication", "peerauthentications", ("pa",), two),
+                                   ("RequestAuthentication", "requestauthentications", ("ra",), two))),
+            ("telemetry.istio.io", (("Telemetry", "telemetries", ("telemetry",), ("v1alpha1", "v1")),)),
+            ("extensions.istio.io", (("WasmPlugin", "wasmplugins", (), ("v1alpha1",)),))):
+        for kind, plural, short, versions in kinds:
+            crd = _crd(group, kind, plural, short=short, version=versions,
+                       categories=["istio-io", group.split(".", maxsplit=1)[0] + "-istio-io"])
+            crd["metadata"]["labels"] = {"app.kubernetes.io/part-of": "istio", "app.kubernetes.io/version": version,
+                                         "helm.sh/chart": "base-%s" % version}
             crds.append(crd)
     return crds
 
 
-def _istiod(ns, image):
-    """istiod: its ServiceAccount, Deployment and Service, the sidecar injector (by namespace label, and by
-    the Pod label sidecar.istio.io/inject that gateway Pods carry) and the config validation webhook."""
+def _istiod(ns, image, requests=("500m", "2048Mi"), autoscale=(1, 5)):
+    """istiod: its ServiceAccount, Deployment (sized as upstream sizes it, its replicas left to its
+    autoscaler), HorizontalPodAutoscaler, PodDisruptionBudget and Service, the sidecar injector (by namespace
+    label, and by the Pod label sidecar.istio.io/inject that gateway Pods carry) and the config validation
+    webhook."""
     pilot = {"app": "istiod", "istio": "pilot"}
     pods = [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}]
     injector = _webhook("MutatingWebhookConfiguration", "istio-sidecar-injector", "namespace.sidecar-injector.istio.io",
@@ -219,31 +267,48 @@ def _istiod(ns, image):
                          "rev.validation.istio.io", "istiod", ns, "/validate",
                          [{"apiGroups": ["networking.istio.io", "security.istio.io", "telemetry.istio.io"],
                            "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"], "resources": ["*"]}])
-    return [_service_account("istiod", ns),
-            _deployment("istiod", ns, pilot, image, port=15017, args=("discovery", "--monitoringAddr=:15014")),
+    deployment = _deployment("istiod", ns, pilot, image, port=15017, args=("discovery", "--monitoringAddr=:15014"),
+                             requests=requests, replicas=None)
+    deployment["spec"]["template"]["spec"]["containers"][0]["name"] = "discovery"
+    return [_service_account("istiod", ns), deployment,
+            _autoscaler("istiod", ns, "istiod", *autoscale, labels=pilot),
+            {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+             "metadata": {"name": "istiod", "namespace": ns, "labels": pilot},
+             "spec": {"minAvailable": 1, "selector": {"matchLabels": pilot}}},
             _service("istiod", ns, pilot, 443, 15017, ports=[
                 {"name": "grpc-xds", "port": 15010, "targetPort": 15010},
                 {"name": "https-dns", "port": 15012, "targetPort": 15012},
-                {"name": "https-webhook", "port": 443, "targetPort": 15017}]),
+                {"name": "https-webhook", "port": 443, "targetPort": 15017},
+                {"name": "http-monitoring", "port": 15014, "targetPort": 15014}]),
             injector, validator]
 
 
-def net_istio(versions):
-    """net-istio's two release files: the Istio it is tested with (istio.yaml, CRDs, istiod and the
-    ingress gateway) and Knative's Istio networking layer (net-istio.yaml). The lab's istio.yaml
-    installs the Istio that versions.yml pins; upstream's installs the one net-istio was released with."""
-    ns, istio = "istio-system", versions["istio"]
+# The Istio each net-istio tag's istio.yaml installs (third_party/istio-latest/istio-ci-no-mesh, tag by tag).
+NET_ISTIO_ISTIO = {"1.19.0": "1.26.2", "1.20.0": "1.27.1", "1.20.4": "1.27.9", "1.21.0": "1.28.2",
+                   "1.21.3": "1.28.6", "1.22.0": "1.29.2"}
+
+
+def net_istio(version):
+    """net-istio's two release files at tag knative-v<version>. istio.yaml is Knative's CI profile
+    (istio-ci-no-mesh), not a chosen Istio: it installs the Istio of NET_ISTIO_ISTIO whatever is pinned,
+    with istio-ingressgateway at 3 replicas asking 1 CPU and 1 GiB each, and istiod autoscaled from 3 Pods
+    asking 500m and 2 GiB each (4.5 CPU in all: more than a default system pool has). net-istio.yaml is
+    Knative's Istio networking layer: its controller and webhook (sized as upstream sizes them) and the
+    knative-ingress-gateway and knative-local-gateway. Left out: RBAC, Istio's mesh config maps."""
+    ns, istio = "istio-system", NET_ISTIO_ISTIO[version]
     gateway = {"app": "istio-ingressgateway", "istio": "ingressgateway"}
     gateway_deployment = _deployment("istio-ingressgateway", ns, gateway, "docker.io/istio/proxyv2:%s" % istio,
-                                     args=("proxy", "router"))
+                                     args=("proxy", "router"), requests=("1000m", "1024Mi"), replicas=3,
+                                     pod_labels={"sidecar.istio.io/inject": "false"})
     gateway_deployment["spec"]["template"]["spec"]["serviceAccountName"] = "istio-ingressgateway-service-account"
-    istio_docs = ([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}] + _istio_crds()
-                  + _istiod(ns, "docker.io/istio/pilot:%s" % istio)
-                  + [_service_account("istio-ingressgateway-service-account", ns), gateway_deployment,
-                     _service("istio-ingressgateway", ns, gateway, 80, 8080, kind="LoadBalancer", ports=[
-                         {"name": "status-port", "port": 15021, "targetPort": 15021},
-                         {"name": "http2", "port": 80, "targetPort": 8080},
-                         {"name": "https", "port": 443, "targetPort": 8443}])])
+    gateway_deployment["spec"]["template"]["spec"]["containers"][0]["name"] = "istio-proxy"
+    istiod = _istiod(ns, "docker.io/istio/pilot:%s" % istio, autoscale=(3, 10))
+    istio_docs = ([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}] + _istio_crds(istio)
+                  + istiod + [_service_account("istio-ingressgateway-service-account", ns), gateway_deployment,
+                              _service("istio-ingressgateway", ns, gateway, 80, 8080, kind="LoadBalancer", ports=[
+                                  {"name": "status-port", "port": 15021, "targetPort": 15021},
+                                  {"name": "http2", "port": 80, "targetPort": 8080},
+                                  {"name": "https", "port": 443, "targetPort": 8443}])])
 
     kns = "knative-serving"
     labels = {"app.kubernetes.io/name": "knative-serving", "networking.knative.dev/ingress-provider": "istio"}
@@ -257,21 +322,27 @@ def net_istio(versions):
     layer.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "config-istio", "namespace": kns,
                                                                         "labels": labels},
                   "data": {"_example": "# gateways Knative routes through"}})
-    for name in ("net-istio-controller", "net-istio-webhook"):
-        app = dict(labels, app=name)
+    pod_labels = dict(labels, **{"app.kubernetes.io/component": "net-istio", "app.kubernetes.io/version": version})
+    for name, requests in (("net-istio-controller", ("30m", "40Mi")), ("net-istio-webhook", ("20m", "20Mi"))):
+        binary = name.rsplit("-", maxsplit=1)[-1]
         layer.append(_service_account(name, kns))
-        layer.append(_deployment(name, kns, app, "gcr.io/knative-releases/knative.dev/net-istio/cmd/%s:v%s" % (
-            name.rsplit("-", maxsplit=1)[-1], versions["net_istio"]), port=8443 if name == "net-istio-webhook" else None))
-    layer.append(_service("net-istio-webhook", kns, dict(labels, app="net-istio-webhook"), 443, 8443))
+        layer.append(_deployment(name, kns, {"app": name}, "gcr.io/knative-releases/knative.dev/net-istio/cmd/%s@%s"
+                                 % (binary, _digest("net-istio", binary, version)),
+                                 port=8443 if name == "net-istio-webhook" else None, requests=requests,
+                                 pod_labels=pod_labels))
+        layer[-1]["metadata"]["labels"] = dict(pod_labels, app=name)
+    layer.append(_service("net-istio-webhook", kns, {"app": "net-istio-webhook"}, 443, 8443))
     layer.append(_webhook("ValidatingWebhookConfiguration", "config.webhook.istio.networking.internal.knative.dev",
                           "config.webhook.istio.networking.internal.knative.dev", "net-istio-webhook", kns,
                           "/config-validation", [{"apiGroups": [""], "apiVersions": ["v1"],
                                                   "operations": ["CREATE", "UPDATE"], "resources": ["configmaps/*"]}]))
     layer[-1]["webhooks"][0]["objectSelector"] = {"matchLabels": {"networking.knative.dev/ingress-provider": "istio"}}
-    base = "knative-extensions/net-istio/releases/download/knative-v%s/" % versions["net_istio"]
+    base = "knative-extensions/net-istio/releases/download/knative-v%s/" % version
     return {base + "istio.yaml": istio_docs, base + "net-istio.yaml": layer}
 
 
+# The label KServe puts on a predictor's Pods (its pod-mutating webhook selects them by it).
+ISVC_POD_LABEL = "serving.kserve.io/inferenceservice"
 # Istio's Helm charts live in the istio-release bucket (istio-release.storage.googleapis.com/charts is
 # storage.googleapis.com/istio-release/charts), so a mirror keeps them under this path.
 ISTIO_CHARTS = "istio-release/charts"
@@ -279,7 +350,13 @@ ISTIO_CHARTS = "istio-release/charts"
 _TEMPLATE = {"__NAMESPACE__": "{{ .Release.Namespace }}", "__RELEASE__": "{{ .Release.Name }}",
              "__GATEWAY_LABEL__": '{{ .Release.Name | trimPrefix "istio-" }}',
              "__SERVICE_TYPE__": "{{ .Values.service.type }}",
-             "__PILOT_IMAGE__": "{{ .Values.hub }}/pilot:{{ .Values.tag | default .Chart.AppVersion }}"}
+             "__PILOT_IMAGE__": "{{ .Values.hub }}/pilot:{{ .Values.tag | default .Chart.AppVersion }}",
+             "__PILOT_MIN__": "{{ .Values.pilot.autoscaleMin }}", "__PILOT_MAX__": "{{ .Values.pilot.autoscaleMax }}",
+             "__GATEWAY_MIN__": "{{ .Values.autoscaling.minReplicas }}",
+             "__GATEWAY_MAX__": "{{ .Values.autoscaling.maxReplicas }}"}
+# Placeholders that stand for a whole map of values, as `key: __PLACEHOLDER__` on a line of their own.
+_BLOCKS = {"__PILOT_RESOURCES__": ".Values.pilot.resources", "__GATEWAY_RESOURCES__": ".Values.resources"}
+_BLOCK_LINE = re.compile(r"^( *)([\w.-]+): (__[A-Z_]+__)$", re.MULTILINE)
 
 
 class _NoAliases(yaml.SafeDumper):
@@ -291,6 +368,9 @@ class _NoAliases(yaml.SafeDumper):
 
 def _template(docs, condition=None):
     text = yaml.dump_all(docs, Dumper=_NoAliases, sort_keys=False)
+    text = _BLOCK_LINE.sub(lambda m: "%s%s:{{ toYaml %s | nindent %d }}" % (
+        m.group(1), m.group(2), _BLOCKS[m.group(3)], len(m.group(1)) + 2) if m.group(3) in _BLOCKS else m.group(0),
+        text)
     for placeholder, expression in _TEMPLATE.items():
         text = text.replace(placeholder, expression)
     return "{{- if %s }}\n%s{{- end }}\n" % (condition, text) if condition else text
@@ -316,27 +396,40 @@ def _chart_archive(name, version, description, values, templates):
 
 def istio_charts(version):
     """Istio's three Helm charts, as `helm install istio-base istio/base`, `istiod istio/istiod` and
-    `istio-ingressgateway istio/gateway` use them, with the repository's index.yaml. The CRDs and istiod
-    are those of net-istio's stand-in; the gateway's Pod asks istiod's injector for its proxy
-    (image "auto"), so it cannot be created before istiod serves."""
+    `istio-ingressgateway istio/gateway` use them, with the repository's index.yaml, following the charts'
+    defaults: istiod asks 500m and 2 GiB and is autoscaled from 1 to 5 Pods (pilot.autoscaleMin/Max,
+    pilot.resources); the gateway asks 100m and 128 MiB and is autoscaled from 1 to 5 (autoscaling.*,
+    resources); the gateway's Pod asks istiod's injector for its proxy (image "auto"), so it cannot be
+    created before istiod serves. Left out: every other value (accepted, ignored), autoscaleEnabled false."""
     ns = "__NAMESPACE__"
     gateway_labels = {"app": "__RELEASE__", "istio": "__GATEWAY_LABEL__"}
-    gateway = _deployment("__RELEASE__", ns, gateway_labels, "auto", args=("proxy", "router"))
+    gateway = _deployment("__RELEASE__", ns, gateway_labels, "auto", args=("proxy", "router"), replicas=None)
     gateway["spec"]["template"]["metadata"] = {"labels": dict(gateway_labels, **{"sidecar.istio.io/inject": "true"}),
                                                "annotations": {"inject.istio.io/templates": "gateway"}}
-    gateway["spec"]["template"]["spec"]["containers"][0]["name"] = "istio-proxy"
+    container = gateway["spec"]["template"]["spec"]["containers"][0]
+    container.update(name="istio-proxy", resources="__GATEWAY_RESOURCES__")
     gateway_docs = [_service_account("__RELEASE__", ns), gateway,
+                    _autoscaler("__RELEASE__", ns, "__RELEASE__", "__GATEWAY_MIN__", "__GATEWAY_MAX__",
+                                labels=gateway_labels),
                     _service("__RELEASE__", ns, gateway_labels, 80, 80, kind="__SERVICE_TYPE__", ports=[
                         {"name": "status-port", "port": 15021, "targetPort": 15021},
                         {"name": "http2", "port": 80, "targetPort": 80},
                         {"name": "https", "port": 443, "targetPort": 443}])]
+    istiod = _istiod(ns, "__PILOT_IMAGE__", autoscale=("__PILOT_MIN__", "__PILOT_MAX__"))
+    istiod[1]["spec"]["template"]["spec"]["containers"][0]["resources"] = "__PILOT_RESOURCES__"
     charts = {
         "base": ("Helm chart for deploying Istio cluster resources and CRDs",
                  {"defaultRevision": "default", "base": {"enableCRDTemplates": True}},
-                 {"crds.yaml": _template(_istio_crds(), ".Values.base.enableCRDTemplates")}),
-        "istiod": ("Helm chart for istio control plane", {"hub": "docker.io/istio", "tag": ""},
-                   {"istiod.yaml": _template(_istiod(ns, "__PILOT_IMAGE__"))}),
-        "gateway": ("Helm chart for deploying Istio gateways", {"service": {"type": "LoadBalancer"}},
+                 {"crds.yaml": _template(_istio_crds(version), ".Values.base.enableCRDTemplates")}),
+        "istiod": ("Helm chart for istio control plane", {
+            "hub": "docker.io/istio", "tag": "",
+            "pilot": {"autoscaleEnabled": True, "autoscaleMin": 1, "autoscaleMax": 5, "replicaCount": 1,
+                      "resources": {"requests": {"cpu": "500m", "memory": "2048Mi"}}}},
+                   {"istiod.yaml": _template(istiod)}),
+        "gateway": ("Helm chart for deploying Istio gateways", {
+            "service": {"type": "LoadBalancer"},
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "2000m", "memory": "1024Mi"}},
+            "autoscaling": {"enabled": True, "minReplicas": 1, "maxReplicas": 5, "targetCPUUtilizationPercentage": 80}},
                     {"gateway.yaml": _template(gateway_docs)}),
     }
     files, entries = {}, {}
@@ -385,48 +478,123 @@ def _isvc_spec_schema():
         "predictor": predictor, "transformer": open_obj(), "explainer": open_obj()}}
 
 
+# LLMInferenceServiceConfig objects that kserve-cluster-resources.yaml ships in namespace kserve; KServe's
+# llmisvc webhook calls these "well-known" and refuses to delete them (pkg/controller/v1alpha2/llmisvc/
+# config_merge.go, WellKnownDefaultConfigs, at v0.20.0).
+LLM_CONFIGS = ("kserve-config-llm-decode-template", "kserve-config-llm-decode-worker-data-parallel",
+               "kserve-config-llm-prefill-template", "kserve-config-llm-prefill-worker-data-parallel",
+               "kserve-config-llm-router-route", "kserve-config-llm-scheduler",
+               "kserve-config-llm-scheduler-latency-predictor", "kserve-config-llm-template",
+               "kserve-config-llm-tracing", "kserve-config-llm-worker-data-parallel")
+# The 14 ClusterServingRuntimes of kserve-cluster-resources.yaml: name, model formats, image, protocols.
+KSERVE_RUNTIMES = (
+    ("kserve-autogluonserver", ("autogluon",), "kserve/autogluonserver", ("v1", "v2")),
+    ("kserve-huggingfaceserver", ("huggingface",), "kserve/huggingfaceserver", ("v1", "v2")),
+    ("kserve-huggingfaceserver-multinode", ("huggingface",), "kserve/huggingfaceserver", ("v1", "v2")),
+    ("kserve-lgbserver", ("lightgbm",), "kserve/lgbserver", ("v1", "v2")),
+    ("kserve-mlserver", ("sklearn", "xgboost", "lightgbm", "mlflow"), "docker.io/seldonio/mlserver:1.5.0", ("v2",)),
+    ("kserve-paddleserver", ("paddle",), "kserve/paddleserver", ("v1", "v2")),
+    ("kserve-pmmlserver", ("pmml",), "kserve/pmmlserver", ("v1", "v2")),
+    ("kserve-predictiveserver", ("sklearn", "xgboost", "lightgbm"), "kserve/predictiveserver", ("v1", "v2")),
+    ("kserve-sklearnserver", ("sklearn",), "kserve/sklearnserver", ("v1", "v2")),
+    ("kserve-tensorflow-serving", ("tensorflow",), "tensorflow/serving:2.6.2", ("v1", "grpc-v1")),
+    ("kserve-torchserve", ("pytorch",), "pytorch/torchserve-kfs:0.9.0", ("v1", "v2", "grpc-v2")),
+    ("kserve-tritonserver", ("tensorrt", "tensorflow", "onnx", "pytorch", "triton"),
+     "nvcr.io/nvidia/tritonserver:23.05-py3", ("v2", "grpc-v2")),
+    ("kserve-vllmserver", ("vllm",), "kserve/vllmserver", ("openai",)),
+    ("kserve-xgbserver", ("xgboost",), "kserve/xgbserver", ("v1", "v2")),
+)
+
+
 def kserve(version):
-    """KServe's two release files: kserve.yaml (CRDs, controller, webhooks, its serving certificate from
-    cert-manager, inferenceservice-config) and kserve-cluster-resources.yaml (cluster serving runtimes)."""
+    """KServe's two release files at v<version>, following v0.20.0's release build (config/overlays/all and
+    config/clusterresources through kustomize, the Namespace dropped by the release script's yq filter).
+
+    kserve.yaml: no Namespace (every namespaced object is in kserve, which the installer must create first);
+    16 CRDs (the LLMInferenceService ones with conversion webhooks); the Deployments kserve-controller-manager,
+    kserve-localmodel-controller-manager and llmisvc-controller-manager (each asking 100m and 200-300 MiB, each
+    mounting a webhook certificate cert-manager issues) and the kserve-localmodelnode-agent DaemonSet (on nodes
+    labelled kserve/localmodel=worker only); their webhook Services; three cert-manager Certificates and the
+    self-signed Issuer; inferenceservice-config with JSON under its keys; the ClusterStorageContainer default
+    (namespaced by kustomize although cluster-scoped, as upstream's is); ten webhook configurations, with
+    upstream's names, rules and selectors.
+    kserve-cluster-resources.yaml: 14 ClusterServingRuntimes (kserve-tensorflow-serving on tensorflow/serving
+    2.6.2 asking 1 CPU and 2 GiB) and the 10 LLMInferenceServiceConfigs in kserve, which pass through the llmisvc
+    webhook on create, update and delete. Left out: RBAC, the CRDs' full schemas (the InferenceService one
+    declares what the collection writes), the kube-rbac-proxy sidecar, the runtimes' full arguments."""
     ns = "kserve"
     group = "serving.kserve.io"
     crds = [_crd(group, "InferenceService", "inferenceservices", short=("isvc",), version="v1beta1")]
     crds[0]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"] = _isvc_spec_schema()
-    crds += [_crd(group, kind, plural, scope=scope, short=short, version="v1alpha1")
-             for kind, plural, scope, short in (
-                 ("ServingRuntime", "servingruntimes", "Namespaced", ()),
-                 ("ClusterServingRuntime", "clusterservingruntimes", "Cluster", ()),
-                 ("TrainedModel", "trainedmodels", "Namespaced", ("tm",)),
-                 ("InferenceGraph", "inferencegraphs", "Namespaced", ("ig",)),
-                 ("ClusterStorageContainer", "clusterstoragecontainers", "Cluster", ()),
-                 ("LocalModelCache", "localmodelcaches", "Cluster", ()))]
-    labels = {"control-plane": "kserve-controller-manager", "controller-tools.k8s.io": "1.0"}
-    docs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
-        "control-plane": "kserve-controller-manager"}}}] + crds
-    docs.append(_service_account("kserve-controller-manager", ns))
-    controller = _deployment("kserve-controller-manager", ns, labels, "kserve/kserve-controller:v%s" % version,
-                             port=9443, secret_volume="kserve-webhook-server-cert",
-                             args=("--metrics-addr=127.0.0.1:8080", "--leader-elect"))
-    controller["spec"]["template"]["spec"]["containers"][0]["name"] = "manager"
-    docs.append(controller)
-    docs.append(_service("kserve-webhook-server-service", ns, labels, 443, 9443))
+    crds += [_crd(group, kind, plural, scope=scope, short=short, version=versions)
+             for kind, plural, scope, short, versions in (
+                 ("ServingRuntime", "servingruntimes", "Namespaced", (), "v1alpha1"),
+                 ("ClusterServingRuntime", "clusterservingruntimes", "Cluster", (), "v1alpha1"),
+                 ("TrainedModel", "trainedmodels", "Namespaced", ("tm",), "v1alpha1"),
+                 ("InferenceGraph", "inferencegraphs", "Namespaced", ("ig",), "v1alpha1"),
+                 ("ClusterStorageContainer", "clusterstoragecontainers", "Cluster", (), "v1alpha1"),
+                 ("LocalModelCache", "localmodelcaches", "Cluster", (), "v1alpha1"),
+                 ("LocalModelNamespaceCache", "localmodelnamespacecaches", "Namespaced", (), "v1alpha1"),
+                 ("LocalModelNode", "localmodelnodes", "Cluster", (), "v1alpha1"),
+                 ("LocalModelNodeGroup", "localmodelnodegroups", "Cluster", (), "v1alpha1"),
+                 ("LLMInferenceService", "llminferenceservices", "Namespaced", ("llmisvc",), ("v1alpha2", "v1alpha1")),
+                 ("LLMInferenceServiceConfig", "llminferenceserviceconfigs", "Namespaced", (),
+                  ("v1alpha2", "v1alpha1")))]
+    for crd in crds[-2:]:
+        crd["spec"]["conversion"] = {"strategy": "Webhook", "webhook": {"conversionReviewVersions": ["v1"], "clientConfig": {
+            "service": {"name": "llmisvc-webhook-server-service", "namespace": ns, "path": "/convert", "port": 443}}}}
+    crds += [_crd("llm-d.ai", "InferenceModelRewrite", "inferencemodelrewrites", version="v1alpha2"),
+             _crd("llm-d.ai", "InferenceObjective", "inferenceobjectives", version="v1alpha2"),
+             _crd("inference.networking.k8s.io", "InferencePool", "inferencepools", short=("infpool",)),
+             _crd("inference.networking.x-k8s.io", "InferencePool", "inferencepools", short=("xinfpool",),
+                  version="v1alpha2")]
+    docs = list(crds)
+    for name, plane, port, secret, requests in (
+            ("kserve-controller-manager", "kserve-controller-manager", 9443, "kserve-webhook-server-cert",
+             ("100m", "200Mi")),
+            ("kserve-localmodel-controller-manager", "kserve-localmodel-controller-manager", 9443,
+             "localmodel-webhook-server-cert", ("100m", "200Mi")),
+            ("llmisvc-controller-manager", "llmisvc-controller-manager", 9443, "llmisvc-webhook-server-cert",
+             ("100m", "300Mi"))):
+        image = {"kserve-controller-manager": "kserve/kserve-controller",
+                 "kserve-localmodel-controller-manager": "kserve/kserve-localmodel-controller",
+                 "llmisvc-controller-manager": "kserve/llmisvc-controller"}[name]
+        labels = {"control-plane": plane, "controller-tools.k8s.io": "1.0"}
+        docs.append(_service_account(name, ns))
+        deployment = _deployment(name, ns, labels, "%s:v%s" % (image, version), port=port, secret_volume=secret,
+                                 args=("--metrics-addr=127.0.0.1:8080", "--leader-elect"), requests=requests)
+        deployment["spec"]["template"]["spec"]["containers"][0]["name"] = "manager"
+        docs.append(deployment)
+    agent = _deployment("kserve-localmodelnode-agent", ns, {"control-plane": "kserve-localmodelnode-agent"},
+                        "kserve/kserve-localmodelnode-agent:v%s" % version, requests=("100m", "200Mi"), replicas=None)
+    agent["kind"] = "DaemonSet"
+    agent["spec"]["template"]["spec"]["nodeSelector"] = {"kserve/localmodel": "worker"}
+    docs += [_service_account("kserve-localmodelnode-agent", ns), agent]
+    docs += [_service("kserve-webhook-server-service", ns, {"control-plane": "kserve-controller-manager"}, 443, 9443),
+             _service("llmisvc-webhook-server-service", ns, {"control-plane": "llmisvc-controller-manager"}, 443, 9443),
+             _service("localmodel-webhook-server-service", ns, {"control-plane": "kserve-localmodel-controller-manager"},
+                      443, 9443)]
     docs.append({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
                  "metadata": {"name": "selfsigned-issuer", "namespace": ns}, "spec": {"selfSigned": {}}})
-    docs.append({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
-                 "metadata": {"name": "serving-cert", "namespace": ns},
-                 "spec": {"commonName": "kserve-webhook-server-service.kserve.svc",
-                          "dnsNames": ["kserve-webhook-server-service.kserve.svc"],
-                          "issuerRef": {"kind": "Issuer", "name": "selfsigned-issuer"},
-                          "secretName": "kserve-webhook-server-cert"}})
+    for cert, service, secret in (("llmisvc-serving-cert", "llmisvc-webhook-server-service", "llmisvc-webhook-server-cert"),
+                                  ("localmodel-serving-cert", "localmodel-webhook-server-service",
+                                   "localmodel-webhook-server-cert"),
+                                  ("serving-cert", "kserve-webhook-server-service", "kserve-webhook-server-cert")):
+        host = "%s.%s.svc" % (service, ns)
+        docs.append({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                     "metadata": {"name": cert, "namespace": ns},
+                     "spec": {"commonName": host, "dnsNames": [host],
+                              "issuerRef": {"kind": "Issuer", "name": "selfsigned-issuer"}, "secretName": secret}})
     config = {
-        "deploy": {"defaultDeploymentMode": "Knative"},
-        "ingress": {"ingressGateway": "knative-serving/knative-ingress-gateway",
-                    "knativeLocalGatewayService": "knative-local-gateway.istio-system.svc.cluster.local",
+        "deploy": {"defaultDeploymentMode": "Serverless"},
+        "ingress": {"enableGatewayApi": False, "kserveIngressGateway": "kserve/kserve-ingress-gateway",
+                    "ingressGateway": "knative-serving/knative-ingress-gateway",
                     "localGateway": "knative-serving/knative-local-gateway",
                     "localGatewayService": "knative-local-gateway.istio-system.svc.cluster.local",
                     "ingressDomain": "example.com", "ingressClassName": "istio",
                     "domainTemplate": "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}",
-                    "urlScheme": "http", "disableIstioVirtualHost": False, "disableIngressCreation": False},
+                    "urlScheme": "http", "disableIstioVirtualHost": False, "disableIngressCreation": False,
+                    "disableHTTPRouteTimeout": False},
         "storageInitializer": {"image": "kserve/storage-initializer:v%s" % version, "memoryRequest": "100Mi",
                                "memoryLimit": "1Gi", "cpuRequest": "100m", "cpuLimit": "1"},
         "credentials": {"gcs": {"gcsCredentialFileName": "gcloud-application-credentials.json"}},
@@ -434,44 +602,79 @@ def kserve(version):
     docs.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "inferenceservice-config",
                                                                        "namespace": ns},
                  "data": {key: json.dumps(value, indent=4) for key, value in config.items()}})
-    hooks = (("inferenceservice", "inferenceservices", "v1beta1"), ("servingruntime", "servingruntimes", "v1alpha1"),
-             ("clusterservingruntime", "clusterservingruntimes", "v1alpha1"),
-             ("trainedmodel", "trainedmodels", "v1alpha1"), ("inferencegraph", "inferencegraphs", "v1alpha1"))
-    for name, plural, api in hooks:
-        docs.append(_webhook("ValidatingWebhookConfiguration", "%s.%s" % (name, group),
-                             "%s.kserve-webhook-server.validator" % name, "kserve-webhook-server-service", ns,
-                             "/validate-serving-kserve-io-%s-%s" % (api, name),
-                             [{"apiGroups": [group], "apiVersions": [api], "operations": ["CREATE", "UPDATE"],
-                               "resources": [plural]}]))
-    docs.append(_webhook("MutatingWebhookConfiguration", "inferenceservice.%s" % group,
-                         "inferenceservice.kserve-webhook-server.defaulter", "kserve-webhook-server-service", ns,
-                         "/mutate-serving-kserve-io-v1beta1-inferenceservice",
-                         [{"apiGroups": [group], "apiVersions": ["v1beta1"], "operations": ["CREATE", "UPDATE"],
-                           "resources": ["inferenceservices"]}]))
+    docs.append({"apiVersion": "%s/v1alpha1" % group, "kind": "ClusterStorageContainer",
+                 "metadata": {"name": "default", "namespace": ns},
+                 "spec": {"container": {"name": "storage-initializer", "image": "kserve/storage-initializer:v%s" % version,
+                                        "resources": {"requests": {"cpu": "100m", "memory": "100Mi"},
+                                                      "limits": {"cpu": "1", "memory": "1Gi"}}},
+                          "supportedUriFormats": [{"prefix": "gs://"}, {"prefix": "s3://"}, {"prefix": "hdfs://"},
+                                                  {"prefix": "hf://"}, {"prefix": "webhdfs://"},
+                                                  {"regex": "https://(.+?).blob.core.windows.net/(.+)"},
+                                                  {"regex": "https?://(.+)/(.+)"}],
+                          "workloadType": "initContainer"}})
 
-    def runtime(name, formats, image, protocols=("v1",), args=()):
+    def rule(api, plural, operations=("CREATE", "UPDATE")):
+        return [{"apiGroups": [group], "apiVersions": [api], "operations": list(operations), "resources": [plural]}]
+
+    def configuration(kind, name, hooks):
+        entries = [_webhook(kind, name, hook, service, ns, path, rules)["webhooks"][0]
+                   for hook, service, path, rules in hooks]
+        return {"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": {"name": name},
+                "webhooks": entries}
+    kserve_svc, llm_svc = "kserve-webhook-server-service", "llmisvc-webhook-server-service"
+    mutating = configuration("MutatingWebhookConfiguration", "inferenceservice.%s" % group, [
+        ("inferenceservice.kserve-webhook-server.defaulter", kserve_svc,
+         "/mutate-serving-kserve-io-v1beta1-inferenceservice", rule("v1beta1", "inferenceservices")),
+        ("inferenceservice.kserve-webhook-server.pod-mutator", kserve_svc, "/mutate-pods",
+         [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}])])
+    mutating["webhooks"][1]["namespaceSelector"] = {"matchExpressions": [{"key": "control-plane",
+                                                                          "operator": "DoesNotExist"}]}
+    mutating["webhooks"][1]["objectSelector"] = {"matchExpressions": [{"key": ISVC_POD_LABEL, "operator": "Exists"}]}
+    docs.append(mutating)
+    docs.append(configuration("MutatingWebhookConfiguration", "llminferenceservice.%s" % group, [
+        ("llminferenceservice.kserve-webhook-server.%s.defaulter" % api, llm_svc,
+         "/mutate-serving-kserve-io-%s-llminferenceservice" % api, rule(api, "llminferenceservices"))
+        for api in ("v1alpha1", "v1alpha2")]))
+    for name, plural, api in (("clusterservingruntime", "clusterservingruntimes", "v1alpha1"),
+                              ("inferencegraph", "inferencegraphs", "v1alpha1"),
+                              ("inferenceservice", "inferenceservices", "v1beta1"),
+                              ("servingruntime", "servingruntimes", "v1alpha1"),
+                              ("trainedmodel", "trainedmodels", "v1alpha1")):
+        docs.append(configuration("ValidatingWebhookConfiguration", "%s.%s" % (name, group), [
+            ("%s.kserve-webhook-server.validator" % name, kserve_svc,
+             "/validate-serving-kserve-io-%s-%s" % (api, name), rule(api, plural))]))
+    docs.append(configuration("ValidatingWebhookConfiguration", "llminferenceservice.%s" % group, [
+        ("llminferenceservice.kserve-webhook-server.%s.validator" % api, llm_svc,
+         "/validate-serving-kserve-io-%s-llminferenceservice" % api, rule(api, "llminferenceservices"))
+        for api in ("v1alpha2", "v1alpha1")]))
+    docs.append(configuration("ValidatingWebhookConfiguration", "llminferenceserviceconfig.%s" % group, [
+        ("llminferenceserviceconfig.kserve-webhook-server.%s.validator" % api, llm_svc,
+         "/validate-serving-kserve-io-%s-llminferenceserviceconfig" % api,
+         rule(api, "llminferenceserviceconfigs", ("CREATE", "UPDATE", "DELETE"))) for api in ("v1alpha2", "v1alpha1")]))
+    docs.append(configuration("ValidatingWebhookConfiguration", "localmodelcache.%s" % group, [
+        ("localmodelcache.kserve-webhook-server.validator", "localmodel-webhook-server-service",
+         "/validate-serving-kserve-io-v1alpha1-localmodelcache",
+         rule("v1alpha1", "localmodelcaches", ("CREATE", "UPDATE", "DELETE")))]))
+
+    def runtime(name, formats, image, protocols):
+        if ":" not in image:
+            image = "%s:v%s" % (image, version)
+        requests = {"cpu": "1", "memory": "2Gi"}
         return {"apiVersion": "%s/v1alpha1" % group, "kind": "ClusterServingRuntime", "metadata": {"name": name},
                 "spec": {"annotations": {"prometheus.kserve.io/port": "8080", "prometheus.kserve.io/path": "/metrics"},
-                         "supportedModelFormats": [dict(f, autoSelect=True) for f in formats],
+                         "supportedModelFormats": [{"name": f, "version": v, "autoSelect": True, "priority": 2
+                                                    if f == "tensorflow" and name.endswith("serving") else 1}
+                                                   for f in formats for v in (("1", "2") if f == "tensorflow" else ("1",))],
                          "protocolVersions": list(protocols),
-                         "containers": [{"name": "kserve-container", "image": image, "args": list(args),
-                                         "resources": {"requests": {"cpu": "1", "memory": "2Gi"},
-                                                       "limits": {"cpu": "1", "memory": "2Gi"}}}]}}
-    cluster = [
-        runtime("kserve-tensorflow-serving", [{"name": "tensorflow", "version": "1", "priority": 2},
-                                              {"name": "tensorflow", "version": "2", "priority": 2}],
-                "tensorflow/serving:2.6.2", ("v1", "grpc-v1"),
-                ("--model_name={{.Name}}", "--port=9000", "--rest_api_port=8080", "--model_base_path=/mnt/models",
-                 "--rest_api_timeout_in_ms=60000")),
-        runtime("kserve-sklearnserver", [{"name": "sklearn", "version": "1", "priority": 1}],
-                "kserve/sklearnserver:v%s" % version, ("v1", "v2")),
-        runtime("kserve-huggingfaceserver", [{"name": "huggingface", "version": "1", "priority": 1}],
-                "kserve/huggingfaceserver:v%s" % version, ("v1", "v2")),
-        {"apiVersion": "%s/v1alpha1" % group, "kind": "ClusterStorageContainer", "metadata": {"name": "default"},
-         "spec": {"container": {"name": "storage-initializer", "image": "kserve/storage-initializer:v%s" % version},
-                  "supportedUriFormats": [{"prefix": "gs://"}, {"prefix": "s3://"}, {"prefix": "hdfs://"},
-                                          {"prefix": "webhdfs://"}, {"regex": "https://(.+?).blob.core.windows.net/(.+)"},
-                                          {"prefix": "http://"}, {"prefix": "https://"}]}}]
+                         "containers": [{"name": "kserve-container", "image": image,
+                                         "args": ["--model_name={{.Name}}", "--port=9000", "--rest_api_port=8080",
+                                                  "--model_base_path=/mnt/models", "--rest_api_timeout_in_ms=60000"]
+                                         if name == "kserve-tensorflow-serving" else ["--model_name={{.Name}}"],
+                                         "resources": {"requests": requests, "limits": dict(requests)}}]}}
+    cluster = [runtime(*spec) for spec in KSERVE_RUNTIMES]
+    cluster += [{"apiVersion": "%s/v1alpha2" % group, "kind": "LLMInferenceServiceConfig",
+                 "metadata": {"name": name, "namespace": ns}, "spec": {"template": {"containers": []}}}
+                for name in LLM_CONFIGS]
     base = "kserve/kserve/releases/download/v%s/" % version
     return {base + "kserve.yaml": docs, base + "kserve-cluster-resources.yaml": cluster}
 
@@ -506,9 +709,8 @@ def nvidia_driver_installer(ref="master"):
 
 
 # component name in versions.yml -> the function that writes its release files
-RELEASES = {"cert_manager": cert_manager, "knative": knative_serving, "kserve": kserve, "istio": istio_charts}
-# release files that depend on more than one pinned version
-COMBINED = ((("net_istio", "istio"), net_istio),)
+RELEASES = {"cert_manager": cert_manager, "knative": knative_serving, "net_istio": net_istio, "kserve": kserve,
+            "istio": istio_charts}
 # files that are not versioned releases (raw.githubusercontent.com paths, under raw/)
 UNVERSIONED = (nvidia_driver_installer,)
 
@@ -520,9 +722,6 @@ def write_mirror(directory, versions):
     for component, make in RELEASES.items():
         if component in versions:
             files.update(make(versions[component]))
-    for needs, make in COMBINED:
-        if all(name in versions for name in needs):
-            files.update(make(versions))
     for make in UNVERSIONED:
         files.update(make())
     for relative, docs in files.items():

@@ -10,7 +10,8 @@
   and reports conditions, `modelStatus` with `lastFailureInfo`, `status.url` and the components, from
   what the predictor Pods do.
 - KServe's validating webhook: one predictor, a valid name, replicas and canary bounds, and the
-  TensorFlow GPU image rule.
+  TensorFlow GPU image rule. The llmisvc webhook refuses to delete the well-known LLMInferenceServiceConfigs
+  in kserve (unless its Deployment sets PREVENT_WELL_KNOWN_CONFIG_DELETION=false), as v0.20.0's does.
 - The storage initializer (run by the kubelet): reads the storageUri from the lab's GCS as the Pod's
   identity: with Workload Identity, the Google service account its Kubernetes ServiceAccount is
   annotated with, when the account's policy lets that ServiceAccount act as it; otherwise the
@@ -42,11 +43,12 @@ import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import quote, urlsplit
 
+from . import gke_ingress
 from .core import LabServer
 from .k8s_store import K8sError, now_iso, pod_ready
+from .releases import ISVC_POD_LABEL as ISVC_LABEL, LLM_CONFIGS
 
 GROUP = "serving.kserve.io"
-ISVC_LABEL = "serving.kserve.io/inferenceservice"
 FINALIZER = "inferenceservice.finalizers"
 STORAGE_INIT = "storage-initializer"
 MODEL_DIR = "/mnt/models"
@@ -87,6 +89,7 @@ def predictor(isvc):
         "format_version": fmt.get("version"), "runtime": model.get("runtime"),
         "runtime_version": model.get("runtimeVersion"), "storage_uri": model.get("storageUri"),
         "protocol": model.get("protocolVersion"), "resources": model.get("resources") or {},
+        "readiness_probe": model.get("readinessProbe"),
         "service_account": spec.get("serviceAccountName") or "default",
         "min_replicas": spec.get("minReplicas"), "max_replicas": spec.get("maxReplicas"),
         "canary": spec.get("canaryTrafficPercent"), "node_selector": spec.get("nodeSelector") or {},
@@ -188,6 +191,11 @@ def pod_template(isvc, pred, runtime, storage_image, mode):
         if (pred["resources"].get(part)):
             resources[part] = dict(resources.get(part) or {}, **pred["resources"][part])
     container["resources"] = resources
+    if pred["readiness_probe"]:
+        container["readinessProbe"] = pred["readiness_probe"]
+    elif mode == "Standard":  # KServe's deployment reconciler: a TCP probe on the serving port
+        container["readinessProbe"] = {"tcpSocket": {"port": 8080}, "timeoutSeconds": 1, "periodSeconds": 10,
+                                       "successThreshold": 1, "failureThreshold": 3}
     labels = {ISVC_LABEL: name, "component": "predictor", "app": "%s-predictor" % name}
     if mode == "Knative":
         labels["serving.knative.dev/revision"] = "%s-predictor-00001" % name
@@ -392,27 +400,27 @@ class ServingPlatform:
         self.storage = self.iam = None  # set by the server once GCS and IAM exist
         self.project_numbers = {}
         self.servers = ModelServers(state_dir, request_log_path, knobs)
-        self.gateways = {}  # address -> (Gateway, cluster serving)
+        self.gateways = {}  # address -> (Gateway, the cluster serving that owns it, its router)
         self.lock = threading.Lock()
 
-    def open_gateway(self, address, serving, service):
-        """Listen on a gateway Service's address; requests go to serving.route with that Service's key."""
+    def open_gateway(self, address, serving, router):
+        """Listen on a load balancer's address; requests go to router(method, host, path, body)."""
         with self.lock:
             if address in self.gateways:
-                self.gateways[address] = (self.gateways[address][0], serving, service)
+                self.gateways[address] = (self.gateways[address][0], serving, router)
                 return
             try:
-                gateway = Gateway((address, 80), lambda *a, addr=address: self.gateways[addr][1].route(
-                    self.gateways[addr][2], *a), self.log, self.knobs)
+                gateway = Gateway((address, 80), lambda *a, addr=address: self.gateways[addr][2](*a), self.log,
+                                  self.knobs)
             except OSError as exc:
                 print("lab: the ingress gateway cannot listen on %s:80: %s" % (address, exc), file=sys.stderr)
                 return
             threading.Thread(target=gateway.serve_forever, daemon=True).start()
-            self.gateways[address] = (gateway, serving, service)
+            self.gateways[address] = (gateway, serving, router)
 
     def close_gateways(self, serving=None):
         with self.lock:
-            for address, (gateway, owner, _service) in list(self.gateways.items()):
+            for address, (gateway, owner, _router) in list(self.gateways.items()):
                 if serving is None or owner is serving:
                     gateway.shutdown()
                     gateway.server_close()
@@ -545,8 +553,10 @@ class ClusterServing:
         return (template.replace("{{ .Name }}", name).replace("{{ .Namespace }}", ns)
                 .replace("{{ .IngressDomain }}", ingress.get("ingressDomain") or "example.com"))
 
-    # --- the webhook -------------------------------------------------------------
+    # --- the webhooks -------------------------------------------------------------
     def admit(self, operation, res, obj, old):
+        if res.group == GROUP and res.plural == "llminferenceserviceconfigs" and operation == "DELETE":
+            self._refuse_well_known_delete(res, obj)
         if res.group != GROUP or res.plural != "inferenceservices" or operation not in ("CREATE", "UPDATE"):
             return
         if old is not None and old.get("spec") == obj.get("spec"):
@@ -558,6 +568,24 @@ class ClusterServing:
         if errors:
             raise K8sError(403, "Forbidden", 'admission webhook "inferenceservice.kserve-webhook-server.validator" '
                                              'denied the request: %s' % "; ".join(errors))
+
+    def _refuse_well_known_delete(self, res, obj):
+        """llmisvc's LLMInferenceServiceConfigValidator.ValidateDelete at v0.20.0."""
+        hook = "llminferenceserviceconfig.kserve-webhook-server.%s.validator" % res.version
+        config = self.store.objects.get(("admissionregistration.k8s.io", "validatingwebhookconfigurations", "",
+                                         "llminferenceserviceconfig.serving.kserve.io")) or {}
+        if hook not in [w.get("name") for w in config.get("webhooks") or []]:
+            return
+        meta = obj["metadata"]
+        if meta.get("namespace") != "kserve" or meta["name"] not in LLM_CONFIGS:
+            return
+        manager = self.store.objects.get(("apps", "deployments", "kserve", "llmisvc-controller-manager")) or {}
+        env = {e.get("name"): e.get("value") for c in ((manager.get("spec") or {}).get("template") or {}).get(
+            "spec", {}).get("containers") or [] for e in c.get("env") or []}
+        if str(env.get("PREVENT_WELL_KNOWN_CONFIG_DELETION", "true")).lower() == "false":
+            return
+        raise K8sError(403, "Forbidden", 'admission webhook "%s" denied the request: well-known config %s/%s cannot '
+                                         'be deleted' % (hook, meta["namespace"], meta["name"]))
 
     # --- the controller -------------------------------------------------------------
     def reconcile(self, ns, name):
@@ -615,12 +643,14 @@ class ClusterServing:
                          "ownerReferences": owner},
             "spec": {"selector": {ISVC_LABEL: name, "component": "predictor"},
                      "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}})
+        host = self._domain(isvc, mode)
+        if mode == "Standard" and not self._config("ingress").get("disableIngressCreation"):
+            self._ensure_ingress(isvc, svc_name, host, owner)
         deploy = self.store.objects.get(("apps", "deployments", ns, deploy_name)) or {}
         pods = self.c._owned_pods(deploy) if deploy else []
         ready = bool(pods) and any(pod_ready(p) for p in pods)
-        status = {"observedGeneration": isvc["metadata"].get("generation", 1),
+        status = {"observedGeneration": isvc["metadata"].get("generation", 1), "deploymentMode": mode,
                   "modelStatus": model_status(pods, ready)}
-        host = self._domain(isvc, mode)
         revision = "%s-predictor-00001" % name
         if ready:
             status["conditions"] = conditions(mode, True, None, None, stamp)
@@ -660,6 +690,29 @@ class ClusterServing:
                 revision.rsplit("-predictor-", 1)[0])
         return "MinimumReplicasUnavailable", "Deployment does not have minimum availability."
 
+    def _ensure_ingress(self, isvc, service, host, owner):
+        """Standard mode: the Ingress KServe's raw ingress reconciler makes (v0.20.0): named after the
+        InferenceService, with its annotations, spec.ingressClassName from the ingress config when one is set,
+        and a rule per host (the InferenceService's and its predictor's) to the predictor Service, port 80."""
+        name, ns = isvc["metadata"]["name"], isvc["metadata"]["namespace"]
+        klass = self._config("ingress").get("ingressClassName")
+        hosts = [host, host.replace(name + "-", name + "-predictor-", 1)]
+        spec = {"rules": [{"host": h, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+            "service": {"name": service, "port": {"number": 80}}}}]}} for h in hosts]}
+        if klass is not None:
+            spec = dict({"ingressClassName": klass}, **spec)
+        annotations = dict(isvc["metadata"].get("annotations") or {})
+        res = self.store.find("networking.k8s.io", "v1", "ingresses")
+        current = self.store.objects.get(("networking.k8s.io", "ingresses", ns, name))
+        meta = {"name": name, "namespace": ns, "ownerReferences": owner, **({"annotations": annotations}
+                                                                           if annotations else {})}
+        if current is None:
+            self.store.create(res, ns, {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta,
+                                        "spec": spec}, "manager")
+        elif current.get("spec") != spec or (current["metadata"].get("annotations") or {}) != annotations:
+            updated = dict(current, spec=spec, metadata=dict(current["metadata"], annotations=annotations))
+            self.store.replace(res, ns, name, updated, "manager")
+
     def _ensure(self, res, ns, wanted):
         current = self.store.objects.get((res.group, res.plural, ns, wanted["metadata"]["name"]))
         if current is None:
@@ -680,10 +733,11 @@ class ClusterServing:
     def _delete_children(self, isvc):
         uid = isvc["metadata"]["uid"]
         ns = isvc["metadata"]["namespace"]
-        for plural in ("deployments", "services"):
-            for obj in self.store.list(self.c.res[plural], ns)["items"]:
+        for res in (self.c.res["deployments"], self.c.res["services"],
+                    self.store.find("networking.k8s.io", "v1", "ingresses")):
+            for obj in self.store.list(res, ns)["items"]:
                 if any(r.get("uid") == uid for r in obj["metadata"].get("ownerReferences") or []):
-                    self.store.delete(self.c.res[plural], ns, obj["metadata"]["name"])
+                    self.store.delete(res, ns, obj["metadata"]["name"])
 
     # --- the kubelet's part: storage initializer and model server ----------------------------
     @staticmethod
@@ -786,7 +840,44 @@ class ClusterServing:
         """Open the gateway proxy once the Istio ingress gateway's LoadBalancer has its address."""
         ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
         if _is_gateway(svc) and ingress:
-            self.platform.open_gateway(ingress[0]["ip"], self, (svc["metadata"]["namespace"], svc["metadata"]["name"]))
+            key = (svc["metadata"]["namespace"], svc["metadata"]["name"])
+            self.platform.open_gateway(ingress[0]["ip"], self, lambda *a, k=key: self.route(k, *a))
+
+    def ingress_address(self, ingress):
+        """Open GKE's load balancer for an Ingress once it has its address."""
+        found = ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        if found:
+            key = (ingress["metadata"]["namespace"], ingress["metadata"]["name"])
+            self.platform.open_gateway(found[0]["ip"], self, lambda *a, k=key: self.route_ingress(k, *a))
+
+    def route_ingress(self, key, method, host, path, body):
+        """(status, body, headers) GKE's load balancer answers with, for an Ingress (namespace, name): the
+        backend Service's ready Pods that pass its health check get the request."""
+        ingress = self.store.objects.get(("networking.k8s.io", "ingresses") + key)
+        backend = gke_ingress.backend_for(ingress or {}, host)
+        if backend is None:
+            return 404, gke_ingress.DEFAULT_BACKEND_404, [("Content-Type", "text/plain")]
+        svc = self.store.objects.get(("", "services", key[0], backend[0])) or {}
+        selector = ",".join("%s=%s" % kv for kv in sorted(((svc.get("spec") or {}).get("selector") or {}).items()))
+        pods = [p for p in self.store.list(self.c.res["pods"], key[0], selector)["items"] if selector and pod_ready(p)]
+        ports = [port for port in (self._healthy_port(key[0], p) for p in pods) if port]
+        if not ports:
+            return 502, gke_ingress.NO_HEALTHY_BACKEND, [("Content-Type", "text/html; charset=UTF-8")]
+        return self._forward(ports[next(self.rr) % len(ports)], method, path, body)
+
+    def _healthy_port(self, ns, pod):
+        """The model server port of a Pod that answers the load balancer's health check with 200, else None."""
+        port = self.platform.servers.port(self.key + (ns, pod["metadata"]["name"]))
+        if port is None:
+            return None
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", gke_ingress.health_check_path(pod))
+            healthy = conn.getresponse().status == 200
+            conn.close()
+        except OSError:
+            return None
+        return port if healthy else None
 
     def route(self, gateway, method, host, path, body):
         """(status, body, headers) the gateway Service (namespace, name) answers with for a request to host."""
@@ -810,7 +901,11 @@ class ClusterServing:
         ports = [p for p in ports if p]
         if not ports:
             return 503, b"no healthy upstream", [("Content-Type", "text/plain")]
-        port = ports[next(self.rr) % len(ports)]
+        return self._forward(ports[next(self.rr) % len(ports)], method, path, body)
+
+    @staticmethod
+    def _forward(port, method, path, body):
+        """Send the request on to a model server; (status, body, headers) as a proxy passes them back."""
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})

@@ -142,6 +142,138 @@ def test_gpu_pod_runs_nvidia_smi_only_where_it_fits(cluster):  # noqa: F811
     assert "FailedScheduling" in events.stdout
 
 
+def test_nodes_offer_what_gke_leaves_after_its_reservations_and_its_own_pods(cluster):  # noqa: F811
+    """GKE's documented reservations: an e2-standard-4 offers 3920m and 16 GiB less 2.6 GiB and the 100 MiB
+    eviction threshold; GKE's own kube-system workloads are there before ours."""
+    node = json.loads(kubectl(cluster, "get", "nodes", "-l", "cloud.google.com/gke-nodepool=system", "-o",
+                              "json").stdout)["items"][0]
+    assert node["status"]["capacity"]["cpu"] == "4"
+    assert node["status"]["allocatable"]["cpu"] == "3920m"
+    assert node["status"]["allocatable"]["memory"] == "%dKi" % ((16 * 2 ** 30 - int(2.6 * 2 ** 30) - 100 * 2 ** 20)
+                                                                // 1024)
+    wait = kubectl(cluster, "-n", "kube-system", "wait", "--for=condition=Available", "deployment/kube-dns",
+                   "--timeout=30s")
+    assert wait.returncode == 0, wait.stderr
+    dns = json.loads(kubectl(cluster, "-n", "kube-system", "get", "pods", "-l", "k8s-app=kube-dns", "-o",
+                             "json").stdout)["items"]
+    assert {p["spec"]["nodeName"] for p in dns} == {node["metadata"]["name"]}  # GPU nodes are tainted
+    agents = kubectl(cluster, "-n", "kube-system", "get", "pods", "-l", "k8s-app=fluentbit-gke", "-o", "name")
+    assert len(agents.stdout.split()) == 3
+
+
+def test_a_pod_asking_for_more_cpu_than_is_free_stays_pending_with_the_schedulers_reason(cluster):  # noqa: F811
+    big = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: big, namespace: demo}
+spec:
+  selector: {matchLabels: {app: big}}
+  template:
+    metadata: {labels: {app: big}}
+    spec:
+      containers: [{name: main, image: busybox, resources: {requests: {cpu: "%s", memory: 1Gi}}}]
+"""
+    apply(cluster, big % "3500m")
+    wait = kubectl(cluster, "-n", "demo", "wait", "--for=jsonpath={.status.conditions[0].reason}=Unschedulable",
+                   "pod", "-l", "app=big", "--timeout=30s")
+    assert wait.returncode == 0, wait.stderr
+    pod = json.loads(kubectl(cluster, "-n", "demo", "get", "pods", "-l", "app=big", "-o", "json").stdout)["items"][0]
+    assert pod["status"]["conditions"][0]["message"] == (
+        "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {nvidia.com/gpu: present}. "
+        "preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not "
+        "helpful for scheduling.")
+    events = kubectl(cluster, "-n", "demo", "get", "events", "--field-selector",
+                     "involvedObject.name=%s,reason=FailedScheduling" % pod["metadata"]["name"], "-o", "name")
+    assert events.stdout.strip()
+    apply(cluster, big % "500m")
+    wait = kubectl(cluster, "-n", "demo", "wait", "--for=condition=Available", "deployment/big", "--timeout=30s")
+    assert wait.returncode == 0, wait.stderr
+
+
+def test_an_idle_autoscaler_holds_its_target_at_min_replicas(cluster):  # noqa: F811
+    scaled = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: scaled, namespace: demo}
+spec:
+  selector: {matchLabels: {app: scaled}}
+  template:
+    metadata: {labels: {app: scaled}}
+    spec:
+      containers: [{name: main, image: busybox}]
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: scaled, namespace: demo}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: scaled}
+  minReplicas: 3
+  maxReplicas: 5
+  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}}]
+"""
+    apply(cluster, scaled)
+    wait = kubectl(cluster, "-n", "demo", "wait", "--for=jsonpath={.status.readyReplicas}=3", "deployment/scaled",
+                   "--timeout=30s")
+    assert wait.returncode == 0, wait.stderr
+    again = kubectl(cluster, "apply", "--server-side", "--dry-run=server", "-f", "-", stdin=scaled)
+    assert again.returncode == 0 and "serverside-applied (server dry run)" in again.stdout
+    assert kubectl(cluster, "-n", "demo", "get", "deployment/scaled", "-o",
+                   "jsonpath={.spec.replicas}").stdout == "3"
+
+
+KNATIVE_CONTROLLER = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: %(name)s
+  namespace: default
+  labels: {app: controller, app.kubernetes.io/name: knative-serving, app.kubernetes.io/version: "1.22.1"}
+spec:
+  containers:
+    - name: controller
+      image: gcr.io/knative-releases/knative.dev/serving/cmd/controller@sha256:0123
+      env: %(env)s
+"""
+
+
+def test_knative_binaries_below_their_kubernetes_minimum_crash_loop_as_upstreams_do(lab, tmp_path):
+    """Knative 1.22 needs Kubernetes 1.34 (knative.dev/pkg release-1.22); on an EXTENDED-channel 1.33
+    cluster its controller exits with "Version check failed", unless KUBERNETES_MIN_VERSION lowers the bar."""
+    container = discovery.build("container", "v1", credentials=Credentials(lab.endpoints["token"]),
+                                client_options={"api_endpoint": lab.endpoints["gke"] + "/"},
+                                static_discovery=True, cache_discovery=False)
+    parent = "projects/kserve-lab/locations/us-central1-a"
+    op = container.projects().locations().clusters().create(parent=parent, body={"cluster": {
+        "name": "old", "releaseChannel": {"channel": "EXTENDED"}, "initialClusterVersion": "1.33",
+        "nodePools": [{"name": "system", "initialNodeCount": 1, "config": {"machineType": "e2-standard-4"}}]}}) \
+        .execute()
+    while op["status"] != "DONE":
+        time.sleep(0.2)
+        op = container.projects().locations().operations().get(name=parent + "/operations/" + op["name"]).execute()
+    env = dict(lab.client_env())
+    old = ("--context", "gke_kserve-lab_us-central1-a_old")
+    proc = kubectl(env, *old, "apply", "--server-side", "-f", "-",
+                   stdin=KNATIVE_CONTROLLER % {"name": "refused", "env": "[]"})
+    assert proc.returncode == 0, proc.stderr
+    wait = kubectl(env, *old, "wait", "pod/refused", "--timeout=30s",
+                   "--for=jsonpath={.status.containerStatuses[0].state.waiting.reason}=CrashLoopBackOff")
+    assert wait.returncode == 0, wait.stderr
+    logs = kubectl(env, *old, "logs", "refused", "--previous")
+    assert '"message": "Version check failed"' in logs.stdout
+    assert 'kubernetes version \\"1.33.9-gke.1205000\\" is not compatible, need at least \\"1.34.0-0\\"' in logs.stdout
+    events = kubectl(env, *old, "get", "events", "--field-selector", "involvedObject.name=refused,reason=BackOff",
+                     "-o", "name")
+    assert events.stdout.strip()
+    lowered = KNATIVE_CONTROLLER % {"name": "lowered", "env": '[{name: KUBERNETES_MIN_VERSION, value: "v1.33.0"}]'}
+    assert kubectl(env, *old, "apply", "--server-side", "-f", "-", stdin=lowered).returncode == 0
+    wait = kubectl(env, *old, "wait", "--for=condition=Ready", "pod/lowered", "--timeout=30s")
+    assert wait.returncode == 0, wait.stderr
+    ok = kubectl(env, "apply", "--server-side", "-f", "-", stdin=KNATIVE_CONTROLLER % {"name": "new", "env": "[]"})
+    assert ok.returncode == 0, ok.stderr  # the lab cluster runs 1.35: no complaint there
+    wait = kubectl(env, "wait", "--for=condition=Ready", "pod/new", "--timeout=30s")
+    assert wait.returncode == 0, wait.stderr
+
+
 def test_webhook_without_endpoints_refuses_until_its_server_is_ready(cluster):  # noqa: F811
     apply(cluster, WEBHOOK)
     refused = kubectl(cluster, "apply", "--server-side", "-f", "-", stdin=CONFIGMAP % "demo")
