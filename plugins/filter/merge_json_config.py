@@ -32,7 +32,7 @@ options:
     type: str
     required: true
   overrides:
-    description: Per key, the fields to set in its JSON document.
+    description: Per key, the fields to set in its JSON document; a field set to V(null) is removed from it.
     type: dict
     required: true
 """

@@ -269,6 +269,25 @@ def check_deployment_mode(config):
                      "Deployments, no Knative or Istio mesh needed)")], []
 
 
+# Classes GKE's own Ingress controller answers to, but only through the kubernetes.io/ingress.class annotation.
+GKE_INGRESS_CLASSES = ("gce", "gce-internal")
+
+
+def check_ingress_class(config):
+    """KServe writes the class into spec.ingressClassName only, which GKE's Ingress controller ignores."""
+    mode = config.get("kserve_deployment_mode", "Knative")
+    klass = config.get("kserve_ingress_class_name")
+    if OLD_DEPLOYMENT_MODES.get(mode, mode) != "Standard" or klass not in GKE_INGRESS_CLASSES:
+        return []
+    return [_problem("kserve_ingress_class_name", "%r would be written into spec.ingressClassName of KServe's "
+                     "Ingresses, and GKE's Ingress controller ignores an Ingress that names its class only there "
+                     "(it reads the kubernetes.io/ingress.class annotation), so no load balancer would be made"
+                     % (klass,),
+                     "leave kserve_ingress_class_name empty: GKE's controller then serves the Ingress with an "
+                     "external Application Load Balancer (for an internal one, annotate the InferenceService with "
+                     "kubernetes.io/ingress.class: gce-internal; KServe copies its annotations onto the Ingress)")]
+
+
 ISTIO_INSTALL_METHODS = ("manifest", "helm")
 ISTIO_CHARTS = ("base", "istiod", "gateway")
 # The oldest Helm the istio role's Helm path is tested with.
@@ -328,6 +347,7 @@ def check_config(config, defined_names=()):
     errors += check_model_source(present)
     errors += check_public_read(present)
     errors += check_istio_install(present)
+    errors += check_ingress_class(present)
     mode_errors, mode_warnings = check_deployment_mode(present)
     renamed_errors, warnings = check_renamed(defined_names)
     return errors + mode_errors + renamed_errors, warnings + mode_warnings

@@ -28,7 +28,8 @@ def merge_json_config(objects, namespace, name, overrides):
     (inferenceservice-config: deploy, ingress, ...). Server-side apply owns a key
     as a whole string, so the only way to change one field and keep upstream's
     others is to change the manifest before applying it. `overrides` maps a key
-    to the fields to set; keys without overrides keep their text unchanged.
+    to the fields to set (a field set to None is removed); keys without
+    overrides keep their text unchanged.
     Raises ValueError when the ConfigMap or a key is missing, or not JSON.
     """
     found = False
@@ -49,7 +50,9 @@ def merge_json_config(objects, namespace, name, overrides):
                 current = json.loads(data[key])
             except ValueError as exc:
                 raise ValueError("ConfigMap %s/%s key %r is not JSON: %s" % (namespace, name, key, exc)) from exc
-            current.update(fields)
+            current.update((field, value) for field, value in fields.items() if value is not None)
+            for field in [f for f, value in fields.items() if value is None]:
+                current.pop(field, None)
             data[key] = json.dumps(current, indent=4, sort_keys=True)
         result.append(dict(obj, data=data))
     if not found:

@@ -18,6 +18,18 @@ except ImportError:
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 # Cluster-scoped kinds that others depend on come first, as kubectl would need them.
 FIRST = ("Namespace", "CustomResourceDefinition")
+# Kubernetes' own cluster-scoped kinds, by (API group, kind).
+CLUSTER_SCOPED = {
+    ("", "Namespace"), ("", "Node"), ("", "PersistentVolume"),
+    ("rbac.authorization.k8s.io", "ClusterRole"), ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"), ("apiregistration.k8s.io", "APIService"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("storage.k8s.io", "StorageClass"), ("storage.k8s.io", "CSIDriver"), ("storage.k8s.io", "VolumeAttachment"),
+    ("scheduling.k8s.io", "PriorityClass"), ("networking.k8s.io", "IngressClass"), ("node.k8s.io", "RuntimeClass"),
+    ("certificates.k8s.io", "CertificateSigningRequest")}
 
 
 class ManifestError(Exception):
@@ -59,9 +71,24 @@ def split(text, where):
         raise ManifestError("%s holds %d document(s) without kind or apiVersion; it is not a Kubernetes "
                             "manifest. Fix: check the URL or the mirror." % (where, len(bad)))
     crds = [d for d in docs if d["kind"] == "CustomResourceDefinition"]
+    scoped = CLUSTER_SCOPED | {(c.get("spec", {}).get("group"), c.get("spec", {}).get("names", {}).get("kind"))
+                               for c in crds if c.get("spec", {}).get("scope") == "Cluster"}
+    docs = [without_namespace(d) if (d["apiVersion"].rpartition("/")[0], d["kind"]) in scoped else d for d in docs]
+    crds = [d for d in docs if d["kind"] == "CustomResourceDefinition"]
     namespaces = [d for d in docs if d["kind"] == "Namespace"]
     others = [d for d in docs if d["kind"] not in FIRST]
     return crds, namespaces, others
+
+
+def without_namespace(doc):
+    """A cluster-scoped object without the metadata.namespace the API server ignores: kustomize gives one to
+    every object of an overlay that sets a namespace (KServe's ClusterStorageContainer `default` has
+    namespace kserve), and an apply compares the object it sends with the one the server returns, so the
+    field would make every run look like a change."""
+    if "namespace" not in (doc.get("metadata") or {}):
+        return doc
+    meta = {k: v for k, v in doc["metadata"].items() if k != "namespace"}
+    return dict(doc, metadata=meta)
 
 
 def summary(docs):

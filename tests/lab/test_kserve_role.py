@@ -13,8 +13,9 @@ import subprocess
 import time
 
 import pytest
+import yaml
 
-from conftest import PLAYBOOK, ROOT
+from conftest import PINS, PLAYBOOK, ROOT
 
 STANDARD = ("-e", "kserve_deployment_mode=Standard")
 
@@ -85,10 +86,12 @@ def test_standard_mode_installs_without_istio_or_knative_then_writes_nothing(clu
     config = json.loads(cluster.kubectl("-n", "kserve", "get", "configmap/inferenceservice-config", "-o", "json"))
     assert json.loads(config["data"]["deploy"]) == {"defaultDeploymentMode": "Standard"}
     ingress = json.loads(config["data"]["ingress"])
-    assert ingress["ingressClassName"] == "gce"
+    assert "ingressClassName" not in ingress  # GKE's controller ignores a class given only there
     assert ingress["domainTemplate"] == "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}"  # upstream's, untouched
     runtimes = cluster.kubectl("get", "clusterservingruntimes", "-o", "name")
     assert runtimes.split() == ["clusterservingruntime.serving.kserve.io/kserve-tensorflow-serving"]
+    # Of kserve-cluster-resources.yaml, only the runtime: none of its LLMInferenceServiceConfigs.
+    assert cluster.kubectl("get", "llminferenceserviceconfigs", "-A", "-o", "name").strip() == ""
     account = json.loads(cluster.kubectl("-n", "models", "get", "serviceaccount/kserve-predictor", "-o", "json"))
     email = account["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
     env = cluster.client_env(CLOUDSDK_CONFIG=cluster.directory + "/gcloud-kserve")
@@ -98,6 +101,32 @@ def test_standard_mode_installs_without_istio_or_knative_then_writes_nothing(clu
     bindings = {b["role"]: b["members"] for b in json.loads(policy.stdout)["bindings"]}
     assert bindings["roles/iam.workloadIdentityUser"] == ["serviceAccount:kserve-lab.svc.id.goog[models/kserve-predictor]"]
     cluster.assert_rerun_changes_nothing("kserve", *STANDARD)
+
+
+def test_the_release_has_no_namespace_so_the_role_makes_it(cluster):
+    """KServe's release build drops the Namespace since 0.17; applying its kserve.yaml alone fails."""
+    release = os.path.join(cluster.directory, "mirror", "kserve", "kserve", "releases", "download",
+                           "v%s" % PINS["kserve"], "kserve.yaml")
+    with open(release, encoding="utf-8") as handle:
+        kinds = [doc["kind"] for doc in yaml.safe_load_all(handle) if doc]
+    assert "Namespace" not in kinds and kinds[0] == "CustomResourceDefinition"
+    assert "namespace/kserve" in cluster.kubectl("get", "namespaces", "-o", "name")
+    applied = [r for r in cluster.requests() if r["service"] == "k8s" and r["method"] == "PATCH"
+               and r["path"].endswith("/api/v1/namespaces/kserve")]
+    assert applied, "the role did not apply the namespace itself"
+
+
+def test_the_llmisvc_webhook_refuses_to_delete_a_well_known_config(cluster):
+    """What the kserve role no longer applies, and so never has to delete: checked with kubectl."""
+    config = {"apiVersion": "serving.kserve.io/v1alpha2", "kind": "LLMInferenceServiceConfig",
+              "metadata": {"name": "kserve-config-llm-template", "namespace": "kserve"}, "spec": {}}
+    assert cluster.kubectl_apply(json.dumps(config)).returncode == 0
+    refused = subprocess.run(["kubectl", "--kubeconfig", os.path.join(cluster.directory, "kserve-gke.kubeconfig"),
+                              "-n", "kserve", "delete", "llminferenceserviceconfig", "kserve-config-llm-template"],
+                             capture_output=True, text=True, check=False)
+    assert refused.returncode != 0
+    assert ('admission webhook "llminferenceserviceconfig.kserve-webhook-server.v1alpha2.validator" denied the '
+            'request: well-known config kserve/kserve-config-llm-template cannot be deleted') in refused.stderr
 
 
 def test_the_smoke_test_names_a_missing_inference_service(cluster):
@@ -131,7 +160,9 @@ def test_without_its_controller_a_deleted_inference_service_stays_terminating(cl
     cluster.kubectl("-n", "models", "wait", "--for=delete", "inferenceservice/held", "--timeout=120s")
 
 
-def test_absent_removes_the_inference_services_first_then_kserve(cluster):
+def test_absent_removes_the_inference_services_first_then_kserve_and_again_changes_nothing(cluster):
+    """The removal deletes what the role applied, webhook configurations first, so the well-known config left
+    by the test above goes with its CRD rather than through the webhook that refuses it."""
     inference_service(cluster, "left-behind")
     proc = cluster.play("kserve", *STANDARD, "-e", "kserve_state=absent")
     assert proc.returncode == 0, proc.stdout[-3000:]
@@ -139,3 +170,4 @@ def test_absent_removes_the_inference_services_first_then_kserve(cluster):
     crds = cluster.kubectl("get", "crd", "-o", "name")
     assert "serving.kserve.io" not in crds
     assert "namespace/kserve" not in cluster.kubectl("get", "namespaces", "-o", "name")
+    cluster.assert_rerun_changes_nothing("kserve", *STANDARD, "-e", "kserve_state=absent")

@@ -190,6 +190,23 @@ def test_check_istio_install(config, fragment):
                                     kserve_gke_cluster_name="kserve"))[0] == errors
 
 
+@pytest.mark.parametrize("config, refused", [
+    ({}, False),
+    ({"kserve_ingress_class_name": "gce"}, False),                        # Knative mode: the class is Istio's
+    ({"kserve_deployment_mode": "Standard", "kserve_ingress_class_name": ""}, False),
+    ({"kserve_deployment_mode": "Standard", "kserve_ingress_class_name": "nginx"}, False),
+    ({"kserve_deployment_mode": "Standard", "kserve_ingress_class_name": "gce"}, True),
+    ({"kserve_deployment_mode": "RawDeployment", "kserve_ingress_class_name": "gce-internal"}, True),
+])
+def test_check_ingress_class_refuses_what_gke_would_ignore(config, refused):
+    errors = inputs.check_ingress_class(config)
+    assert bool(errors) == refused, errors
+    if refused:
+        assert errors[0].startswith("kserve_ingress_class_name: '%s' would be written into spec.ingressClassName"
+                                    % config["kserve_ingress_class_name"])
+        assert "Fix: leave kserve_ingress_class_name empty" in errors[0]
+
+
 @pytest.mark.parametrize("binary, output, fragment", [
     ("/usr/bin/helm", "v3.10.1", None),
     ("/usr/bin/helm", "v4.0.0\n", None),

@@ -55,6 +55,13 @@ def test_merge_json_config_sets_fields_and_keeps_the_rest():
     assert data["odd"] == "not json" and out[0] == manifest()[0]
 
 
+def test_merge_json_config_removes_a_field_set_to_none():
+    """KServe's Standard mode on GKE: no ingressClassName at all, so KServe's Ingresses carry none."""
+    out = merge_json_config(manifest(), "kserve", "inferenceservice-config",
+                            {"ingress": {"ingressClassName": None, "absent": None, "urlScheme": "https"}})
+    assert json.loads(out[1]["data"]["ingress"]) == {"urlScheme": "https"}
+
+
 def test_merge_json_config_is_stable_so_applies_converge():
     once = merge_json_config(manifest(), "kserve", "inferenceservice-config", {"ingress": {"urlScheme": "https"}})
     twice = merge_json_config(manifest(), "kserve", "inferenceservice-config", {"ingress": {"urlScheme": "https"}})

@@ -45,6 +45,32 @@ def test_sha256_is_returned_and_a_pinned_one_must_match():
         manifests.check_sha256(data, "abc", "f")
 
 
+def test_split_drops_the_namespace_the_server_ignores_on_cluster_scoped_objects():
+    """KServe 0.20's kserve.yaml: kustomize puts namespace kserve on the cluster-scoped ClusterStorageContainer
+    (its CRD, in the same file, says scope Cluster) and on nothing else that is cluster-scoped."""
+    text = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: clusterstoragecontainers.serving.kserve.io}
+spec: {group: serving.kserve.io, scope: Cluster, names: {kind: ClusterStorageContainer}}
+---
+apiVersion: serving.kserve.io/v1alpha1
+kind: ClusterStorageContainer
+metadata: {name: default, namespace: kserve}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: kserve-manager-role, namespace: kserve}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: inferenceservice-config, namespace: kserve}
+"""
+    _crds, _namespaces, others = manifests.split(text, "f")
+    assert [d["metadata"] for d in others] == [{"name": "default"}, {"name": "kserve-manager-role"},
+                                               {"name": "inferenceservice-config", "namespace": "kserve"}]
+
+
 def test_split_orders_crds_namespaces_then_the_rest():
     crds, namespaces, others = manifests.split(TEXT, "f")
     assert [d["metadata"]["name"] for d in crds] == ["widgets.example.com"]
