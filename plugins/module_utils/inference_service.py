@@ -71,11 +71,33 @@ def is_ready(isvc):
     return fresh and _condition(isvc, "Ready").get("status") == "True" and bool(status.get("url"))
 
 
+# KServe's names for the mode that serves through an Ingress of each InferenceService's own (status.deploymentMode).
+STANDARD_MODES = ("Standard", "RawDeployment")
+
+
 def endpoint(isvc):
-    """Where an InferenceService answers: its URL, and the host to send as Host header without DNS."""
-    url = (isvc.get("status") or {}).get("url") or ""
+    """Where an InferenceService answers: its URL, the host to send as Host header without DNS, and whether it
+    is served through an Ingress of its own (Standard mode) rather than the shared ingress gateway."""
+    status = isvc.get("status") or {}
+    url = status.get("url") or ""
     host = re.sub(r"^[a-z]+://", "", url).split("/")[0].split(":")[0]
-    return {"name": isvc["metadata"]["name"], "namespace": isvc["metadata"]["namespace"], "url": url, "host": host}
+    return {"name": isvc["metadata"]["name"], "namespace": isvc["metadata"]["namespace"], "url": url, "host": host,
+            "standard": status.get("deploymentMode") in STANDARD_MODES}
+
+
+def _load_balancer_ip(obj):
+    found = (((obj or {}).get("status") or {}).get("loadBalancer") or {}).get("ingress") or [{}]
+    return found[0].get("ip") or found[0].get("hostname") or ""
+
+
+def with_addresses(endpoints, gateway, ingresses):
+    """The endpoints, each with the address it answers on without DNS: the ingress gateway Service's for those
+    routed by Knative and Istio, its own Ingress's load balancer for a Standard-mode one (KServe names the
+    Ingress after the InferenceService); empty while that has none."""
+    by_key = {((i.get("metadata") or {}).get("namespace"), (i.get("metadata") or {}).get("name")): i
+              for i in ingresses or []}
+    return [dict(e, ingress_address=_load_balancer_ip(by_key.get((e["namespace"], e["name"])))
+                 if e.get("standard") else _load_balancer_ip(gateway)) for e in endpoints or []]
 
 
 def progress(resources, wanted, attempt=0, blocked_polls=0):

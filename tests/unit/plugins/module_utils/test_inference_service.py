@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.mlops.kserve_gke.plugins.module_utils.inference_service import (
-    hint_for, is_ready, progress, report, service_errors)
+    hint_for, is_ready, progress, report, service_errors, with_addresses)
 
 GOOD = {"name": "dogs-vs-cats", "namespace": "models", "storage_uri": "gs://b/models/dogs-vs-cats", "gpus": 1,
         "runtime_version": "", "min_replicas": 1, "max_replicas": 1, "canary_traffic_percent": None}
@@ -75,6 +75,29 @@ def test_progress(objects, attempt, blocked_polls, expected):
     got = progress(objects, [{"namespace": "models", "name": "a"}], attempt, blocked_polls)
     assert {k: got[k] for k in ("ready", "waiting", "failed")} == expected
     assert [e["host"] for e in got["endpoints"]] == (["m.models.1.2.3.4.sslip.io"] if expected["ready"] else [])
+
+
+def with_mode(obj, mode):
+    obj["status"]["deploymentMode"] = mode
+    return obj
+
+
+def load_balanced(kind, namespace, name, ip=None):
+    return {"kind": kind, "metadata": {"namespace": namespace, "name": name},
+            "status": {"loadBalancer": {"ingress": [{"ip": ip}]} if ip else {}}}
+
+
+@pytest.mark.parametrize("objects, ingresses, addresses", [
+    ([isvc("a", "True")], [], ["34.1.2.3"]),                                          # Knative: the gateway's
+    ([with_mode(isvc("a", "True"), "Knative")], [load_balanced("Ingress", "models", "a", "35.0.0.9")], ["34.1.2.3"]),
+    ([with_mode(isvc("a", "True"), "Standard")], [load_balanced("Ingress", "models", "a", "35.0.0.9")], ["35.0.0.9"]),
+    ([with_mode(isvc("a", "True"), "RawDeployment")], [load_balanced("Ingress", "models", "a")], [""]),  # not yet
+    ([with_mode(isvc("a", "True"), "Standard")], [load_balanced("Ingress", "other", "a", "35.0.0.9")], [""]),
+])
+def test_with_addresses_takes_a_standard_mode_address_from_its_own_ingress(objects, ingresses, addresses):
+    endpoints = progress(objects, [{"namespace": "models", "name": "a"}])["endpoints"]
+    gateway = load_balanced("Service", "istio-system", "istio-ingressgateway", "34.1.2.3")
+    assert [e["ingress_address"] for e in with_addresses(endpoints, gateway, ingresses)] == addresses
 
 
 def test_report_puts_together_conditions_failure_pods_events_and_log():
