@@ -14,13 +14,16 @@ from ansible_collections.mlops.kserve_gke.plugins.module_utils.k8s_objects impor
 
 try:
     from kubernetes.utils.quantity import parse_quantity
-except ImportError:  # reported by the caller, which needs the kubernetes client anyway
+except ImportError:  # the kubernetes.core modules on the same controller need it too
     parse_quantity = None
 
 GIB = 2 ** 30
 
 
 def _quantity(value):
+    if parse_quantity is None:
+        raise ImportError("reading resource quantities needs the kubernetes Python client on the controller "
+                          "(pip install kubernetes), as kubernetes.core does")
     return float(parse_quantity(value)) if value not in (None, "") else 0.0
 
 

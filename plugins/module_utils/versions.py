@@ -130,10 +130,12 @@ def check_ties(component, version, versions, matrix):
         label, other_label = COMPONENT_LABELS.get(component, component), COMPONENT_LABELS.get(other, other)
         matching = sorted((m for m, e in matrix.get(component, {}).items()
                            if str((e or {}).get(other)) == minor_of(versions[other])), key=_minor_key)
-        fix = ("pin %s %s.x, the minor released for %s %s" % (label, matching[-1], other_label,
-                                                               minor_of(versions[other]))
-               if matching else "pin %s %s, since compatibility.yml knows no %s release for %s %s yet"
-               % (other_label, wanted, label, other_label, minor_of(versions[other])))
+        other_minor = minor_of(versions[other])
+        if matching:
+            fix = "pin %s %s.x, the minor released for %s %s" % (label, matching[-1], other_label, other_minor)
+        else:
+            fix = "pin %s %s, since compatibility.yml knows no %s release for %s %s yet" % (
+                other_label, wanted, label, other_label, other_minor)
         errors.append("%s: %s %s is released for %s %s, but %s %s is pinned. Fix: %s (%s's tags do not follow "
                       "%s's patch numbers)" % (_var(component), label, version, other_label, wanted, other_label,
                                                versions[other], fix, label, other_label))

@@ -71,7 +71,8 @@ class ClusterRuntime:
                                os.path.join(folder, "apiserver.pem"), os.path.join(folder, "apiserver.key"))
             threading.Thread(target=server.serve_forever, daemon=True).start()
             store.controllers = Controllers(store, self.knobs, lambda node, k=key: self.driver_installed(k, node),
-                                            platform=self.platform, key=key, cluster=cluster)
+                                            platform=self.platform, key=key, cluster=cluster,
+                                            address_block=self.address_block(key))
             store.controllers.resync()
             if not restored:  # what GKE runs in kube-system before anything of ours
                 for obj in system_workloads():
@@ -95,6 +96,13 @@ class ClusterRuntime:
             entry[0].shutdown()
             entry[0].server_close()
         self.write_kubeconfig()
+
+    def address_block(self, key):
+        """The 127.A.B. block a cluster's load balancers take their addresses from: fixed by the lab's state
+        directory and the cluster, so that two labs on one machine, or two clusters of one lab, do not listen
+        on the same address (127.0.0.x is left to the lab's servers)."""
+        digest = hashlib.sha256(("%s|%s" % (os.path.realpath(self.state_dir), "|".join(key))).encode()).digest()
+        return "127.%d.%d." % (1 + digest[0] % 254, digest[1])
 
     def save(self, key, store):
         """Write a cluster's objects to its folder (atomically), so a lab restart keeps them."""

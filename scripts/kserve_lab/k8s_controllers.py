@@ -18,11 +18,11 @@ readiness takes time and fails where it fails on GKE.
 - Kubelets start Pods after a delay; Pods with restartPolicy Never or OnFailure
   run to Succeeded. A container whose binary exits at start (STARTUP_CHECKS:
   Knative's version check) is restarted with back-off: CrashLoopBackOff, its
-  last log line in `kubectl logs`, BackOff events. Logs: a Pod whose command runs nvidia-smi on a GPU gets
-  nvidia-smi's table for the node's GPU.
+  last log line in `kubectl logs`, BackOff events. Logs: a Pod whose command
+  runs nvidia-smi on a GPU gets nvidia-smi's table for the node's GPU.
 - Endpoints follow the ready Pods behind each Service; a LoadBalancer Service
-  gets an address on 127.0.0.0/8 after a delay, and so does an Ingress that
-  GKE's own Ingress controller serves (gke_ingress.py).
+  gets an address of the cluster's own block of 127.0.0.0/8 after a delay, and
+  so does an Ingress that GKE's own Ingress controller serves (gke_ingress.py).
 - Admission webhooks: a request matching a webhook whose Service has no ready
   endpoints fails as the API server fails it (failurePolicy Fail), or passes
   (Ignore). The webhooks' own logic is not run.
@@ -173,14 +173,15 @@ def pod_status(pod, node, done, ready):
 class Controllers:
     """The simulated control plane and kubelets of one cluster."""
 
-    def __init__(self, store, knobs, on_driver_ready=None, platform=None, key=("", "", ""), cluster=None):
+    def __init__(self, store, knobs, on_driver_ready=None, platform=None, key=("", "", ""), cluster=None,
+                 address_block="127.0.1."):
         self.store = store
         self.knobs = knobs
+        self.address_block = address_block  # load balancer addresses are address_block + 10, 11, ...
         self.on_driver_ready = on_driver_ready
         self.queue, self.seq = [], itertools.count()
         self.cv = threading.Condition()
         self.stopped = False
-        self.lb_addresses = itertools.count(10)
         self.lb_pending = set()
         self.waiting_for_secrets = set()  # (namespace, pod) the kubelet holds until a secret exists
         self.crashes = {}  # (namespace, pod) -> (how often its container exited, when it last started)
@@ -796,6 +797,13 @@ class Controllers:
             self.lb_pending.add((ns, name))
             self.later(LB_ADDRESS, "load_balancer", ns, name)
 
+    def _free_address(self):
+        """The first address of this cluster's block that no Service or Ingress of it holds (across restarts)."""
+        held = {entry.get("ip") for res in (self.res["services"], self.res["ingresses"])
+                for obj in self.store.list(res)["items"]
+                for entry in ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []}
+        return next(self.address_block + str(n) for n in itertools.count(10) if self.address_block + str(n) not in held)
+
     def reconcile_ingress(self, ns, name):
         """GKE's Ingress controller: an Ingress it serves gets a load balancer address, and the load balancer
         routes to the backend Pods that pass its health check (gke_ingress.py); others are left alone."""
@@ -806,7 +814,7 @@ class Controllers:
         if not gke_ingress.serves(ingress):
             return
         if not ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
-            status = {"loadBalancer": {"ingress": [{"ip": "127.0.1.%d" % next(self.lb_addresses)}]}}
+            status = {"loadBalancer": {"ingress": [{"ip": self._free_address()}]}}
             ingress = self.store.replace(self.res["ingresses"], ns, name, dict(ingress, status=status),
                                          "glbc", status_only=True)[0]
         if self.serving.platform is not None:
@@ -820,7 +828,7 @@ class Controllers:
         self.lb_pending.discard((ns, name))
         if ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
             return
-        address = "127.0.1.%d" % next(self.lb_addresses)
+        address = self._free_address()
         status = dict(svc.get("status") or {}, loadBalancer={"ingress": [{"ip": address, "ipMode": "VIP"}]})
         self.store.replace(self.res["services"], ns, name, dict(svc, status=status), "service-controller",
                            status_only=True)

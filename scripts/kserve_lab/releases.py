@@ -430,7 +430,7 @@ def istio_charts(version):
             "service": {"type": "LoadBalancer"},
             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "2000m", "memory": "1024Mi"}},
             "autoscaling": {"enabled": True, "minReplicas": 1, "maxReplicas": 5, "targetCPUUtilizationPercentage": 80}},
-                    {"gateway.yaml": _template(gateway_docs)}),
+            {"gateway.yaml": _template(gateway_docs)}),
     }
     files, entries = {}, {}
     for name, (description, values, templates) in charts.items():

@@ -704,8 +704,9 @@ class ClusterServing:
         annotations = dict(isvc["metadata"].get("annotations") or {})
         res = self.store.find("networking.k8s.io", "v1", "ingresses")
         current = self.store.objects.get(("networking.k8s.io", "ingresses", ns, name))
-        meta = {"name": name, "namespace": ns, "ownerReferences": owner, **({"annotations": annotations}
-                                                                           if annotations else {})}
+        meta = {"name": name, "namespace": ns, "ownerReferences": owner}
+        if annotations:
+            meta["annotations"] = annotations
         if current is None:
             self.store.create(res, ns, {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta,
                                         "spec": spec}, "manager")

@@ -95,7 +95,7 @@ def test_install_puts_in_the_pin_istiod_first_then_writes_nothing(cluster):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "Helm chart istiod-%s.tgz from %s/istio-release/charts installs Istio %s." % (
         PIN, cluster.endpoints["mirror"], PIN) in " ".join(proc.stdout.split())  # the callback wraps lines
-    address = re.search(r"istio-ingressgateway answers on (127\.0\.1\.\d+)", proc.stdout).group(1)
+    address = re.search(r"istio-ingressgateway answers on (127\.\d+\.\d+\.\d+)", proc.stdout).group(1)
     istiod = json.loads(cluster.kubectl("-n", "istio-system", "get", "deployment/istiod", "-o", "json"))
     assert istiod["spec"]["template"]["spec"]["containers"][0]["image"] == "docker.io/istio/pilot:" + PIN
     service = json.loads(cluster.kubectl("-n", "istio-system", "get", "service/istio-ingressgateway", "-o", "json"))

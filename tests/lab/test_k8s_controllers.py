@@ -161,19 +161,23 @@ def test_nodes_offer_what_gke_leaves_after_its_reservations_and_its_own_pods(clu
     assert len(agents.stdout.split()) == 3
 
 
-def test_a_pod_asking_for_more_cpu_than_is_free_stays_pending_with_the_schedulers_reason(cluster):  # noqa: F811
-    big = """
+DEPLOYMENT = """
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: big, namespace: demo}
+metadata: {name: %(name)s, namespace: demo}
 spec:
-  selector: {matchLabels: {app: big}}
+  selector: {matchLabels: {app: %(name)s}}
   template:
-    metadata: {labels: {app: big}}
+    metadata: {labels: {app: %(name)s}}
     spec:
-      containers: [{name: main, image: busybox, resources: {requests: {cpu: "%s", memory: 1Gi}}}]
+      containers: [{name: main, image: busybox%(resources)s}]
 """
-    apply(cluster, big % "3500m")
+
+
+def test_a_pod_asking_for_more_cpu_than_is_free_stays_pending_with_the_schedulers_reason(cluster):  # noqa: F811
+    def big(cpu):
+        return DEPLOYMENT % {"name": "big", "resources": ', resources: {requests: {cpu: "%s", memory: 1Gi}}' % cpu}
+    apply(cluster, big("3500m"))
     wait = kubectl(cluster, "-n", "demo", "wait", "--for=jsonpath={.status.conditions[0].reason}=Unschedulable",
                    "pod", "-l", "app=big", "--timeout=30s")
     assert wait.returncode == 0, wait.stderr
@@ -185,23 +189,13 @@ spec:
     events = kubectl(cluster, "-n", "demo", "get", "events", "--field-selector",
                      "involvedObject.name=%s,reason=FailedScheduling" % pod["metadata"]["name"], "-o", "name")
     assert events.stdout.strip()
-    apply(cluster, big % "500m")
+    apply(cluster, big("500m"))
     wait = kubectl(cluster, "-n", "demo", "wait", "--for=condition=Available", "deployment/big", "--timeout=30s")
     assert wait.returncode == 0, wait.stderr
 
 
 def test_an_idle_autoscaler_holds_its_target_at_min_replicas(cluster):  # noqa: F811
-    scaled = """
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: scaled, namespace: demo}
-spec:
-  selector: {matchLabels: {app: scaled}}
-  template:
-    metadata: {labels: {app: scaled}}
-    spec:
-      containers: [{name: main, image: busybox}]
----
+    scaled = DEPLOYMENT % {"name": "scaled", "resources": ""} + """---
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata: {name: scaled, namespace: demo}

@@ -37,6 +37,13 @@ def run_site(host, extra_vars, inventory="inventories/lab", playbook="site.yml")
     ({"kserve_deployment_mode": "ModelMesh"}, "kserve_deployment_mode: 'ModelMesh' is not a KServe deployment mode"),
     ({"kserve_gke_versions": {"kubernetes": "1.32", "knative": "1.21.1"}},
      "Knative Serving 1.21.1 supports Kubernetes 1.33 to any, but the cluster runs 1.32"),
+    # The old defaults: Knative 1.22's binaries exit below Kubernetes 1.34 (knative.dev/pkg release-1.22).
+    ({"kserve_gke_versions": {"kubernetes": "1.33"}},
+     "Knative Serving 1.22.1 supports Kubernetes 1.34 to any, but the cluster runs 1.33"),
+    ({"kserve_gke_versions": {"net_istio": "1.21.3"}},
+     "net-istio 1.21.3 is released for Knative Serving 1.21, but Knative Serving 1.22.1 is pinned"),
+    ({"kserve_deployment_mode": "Standard", "kserve_ingress_class_name": "gce"},
+     "kserve_ingress_class_name: 'gce' would be written into spec.ingressClassName"),
 ])
 def test_bad_input_stops_the_validation_play(host, extra_vars, expected):
     result = run_site(host, extra_vars)
@@ -48,12 +55,19 @@ def test_bad_input_stops_the_validation_play(host, extra_vars, expected):
 
 
 def test_out_of_support_pin_and_shadowed_old_name_warn_but_run(host):
-    result = run_site(host, {"kserve_gke_versions": {"istio": "1.27.1"}, "gcp_project": "old-style"},
+    result = run_site(host, {"kserve_gke_versions": {"istio": "1.29.2"}, "gcp_project": "old-style"},
                       playbook="playbooks/validate.yml")
     assert result.rc == 0, result.stdout
     output = result.stdout + result.stderr
-    assert "Istio 1.27.1 reached end of life on 2026-04-07" in output
+    assert "Istio 1.29.2 was expected to reach end of life on 2026-08-31" in output
     assert "gcp_project is ignored: kserve_gke_project is set" in output
+
+
+def test_a_release_whose_kubernetes_range_is_unknown_warns_but_runs(host):
+    result = run_site(host, {"kserve_gke_versions": {"istio": "1.31.0"}}, playbook="playbooks/validate.yml")
+    assert result.rc == 0, result.stdout
+    assert "Istio 1.31.0: the Kubernetes versions it supports are not known from upstream" in " ".join(
+        (result.stdout + result.stderr).split())
 
 
 def test_gke_sample_inventory_passes_validation(host):

@@ -105,8 +105,8 @@ def test_deployments_not_available_across_namespaces():
 
 
 def test_deployments_report_ties_pending_pods_to_their_deployment():
-    wanted = [{"namespace": "istio-system", "name": "istiod"}, {"namespace": "istio-system",
-                                                                 "name": "istio-ingressgateway"}]
+    wanted = [{"namespace": "istio-system", "name": "istiod"},
+              {"namespace": "istio-system", "name": "istio-ingressgateway"}]
     found = [deployment("istiod", True), deployment("istio-ingressgateway", False, ready=2)]
     pods = [pod("istio-ingressgateway-5f-a", "istio-ingressgateway-5f", node="gke-system-1"),
             pod("istio-ingressgateway-5f-b", "istio-ingressgateway-5f", pending=True),

@@ -61,8 +61,9 @@ def test_resolve_versions_overrides_only_what_is_given():
     ({"kubernetes": "1.31"}, ["Kubernetes (GKE) 1.31 is not a version"]),
     ({"kubernetes": "1.32", "net_istio": "1.22.0", "knative": "1.22.1"},
      ["Knative Serving 1.22.1 supports Kubernetes 1.34 to any, but the cluster runs 1.32"]),
-    ({"knative": "1.22.1", "kubernetes": "1.34"}, ["kserve_gke_versions.net_istio: net-istio 1.21.3 is released for Knative Serving 1.21, "
-                             "but Knative Serving 1.22.1 is pinned. Fix: pin net-istio 1.22.x"]),
+    ({"knative": "1.22.1", "kubernetes": "1.34"},
+     ["kserve_gke_versions.net_istio: net-istio 1.21.3 is released for Knative Serving 1.21, but Knative Serving "
+      "1.22.1 is pinned. Fix: pin net-istio 1.22.x"]),
     ({"knative": "1.22.1", "net_istio": "1.22.0", "kubernetes": "1.34"}, []),
     ({"istio": "1.27.1", "kubernetes": "1.33"}, []),
     ({"foo": "1.0.0"}, ["no component 'foo'"]),
