@@ -169,5 +169,6 @@ def test_absent_removes_the_inference_services_first_then_kserve_and_again_chang
     assert "models/left-behind" in proc.stdout
     crds = cluster.kubectl("get", "crd", "-o", "name")
     assert "serving.kserve.io" not in crds
-    assert "namespace/kserve" not in cluster.kubectl("get", "namespaces", "-o", "name")
+    namespaces = cluster.kubectl("get", "namespaces", "-o", "name")
+    assert "namespace/kserve" not in namespaces and "namespace/models" not in namespaces  # both made by the role
     cluster.assert_rerun_changes_nothing("kserve", *STANDARD, "-e", "kserve_state=absent")

@@ -39,8 +39,11 @@ def test_without_confirmations_the_stack_goes_and_the_cluster_and_bucket_stay(st
     proc = teardown(stack)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "Keeping cluster" in proc.stdout and "Keeping the model bucket" in proc.stdout
-    crds = stack.kubectl("get", "crd", "-o", "name")
-    assert "serving.kserve.io" not in crds and "cert-manager.io" not in crds
+    assert stack.kubectl("get", "crd", "-o", "name").strip() == ""
+    assert stack.kubectl("get", "validatingwebhookconfigurations,mutatingwebhookconfigurations", "-o",
+                         "name").strip() == ""
+    namespaces = set(stack.kubectl("get", "namespaces", "-o", "name").split())
+    assert namespaces == {"namespace/" + n for n in ("default", "kube-node-lease", "kube-public", "kube-system")}
     assert stack.gcs_client().lookup_bucket("kserve-lab-models") is not None
 
 
