@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.mlops.kserve_gke.plugins.module_utils.inputs import current_deployment_mode
+
 NAME_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 GPU_SUFFIX = "-gpu"
 # Reasons that do not go away by waiting: the spec must change.
@@ -71,10 +73,6 @@ def is_ready(isvc):
     return fresh and _condition(isvc, "Ready").get("status") == "True" and bool(status.get("url"))
 
 
-# KServe's names for the mode that serves through an Ingress of each InferenceService's own (status.deploymentMode).
-STANDARD_MODES = ("Standard", "RawDeployment")
-
-
 def endpoint(isvc):
     """Where an InferenceService answers: its URL, the host to send as Host header without DNS, and whether it
     is served through an Ingress of its own (Standard mode) rather than the shared ingress gateway."""
@@ -82,7 +80,7 @@ def endpoint(isvc):
     url = status.get("url") or ""
     host = re.sub(r"^[a-z]+://", "", url).split("/")[0].split(":")[0]
     return {"name": isvc["metadata"]["name"], "namespace": isvc["metadata"]["namespace"], "url": url, "host": host,
-            "standard": status.get("deploymentMode") in STANDARD_MODES}
+            "standard": current_deployment_mode(status.get("deploymentMode")) == "Standard"}
 
 
 def _load_balancer_ip(obj):

@@ -256,6 +256,11 @@ DEPLOYMENT_MODES = ("Knative", "Standard")
 OLD_DEPLOYMENT_MODES = {"Serverless": "Knative", "RawDeployment": "Standard"}
 
 
+def current_deployment_mode(mode):
+    """The current name of a deployment mode (old names mapped; anything else as given)."""
+    return OLD_DEPLOYMENT_MODES.get(mode, mode)
+
+
 def check_deployment_mode(config):
     """(errors, warnings) for kserve_deployment_mode."""
     mode = config.get("kserve_deployment_mode")

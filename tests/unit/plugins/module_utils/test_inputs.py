@@ -217,3 +217,10 @@ def test_check_ingress_class_refuses_what_gke_would_ignore(config, refused):
 def test_check_helm(binary, output, fragment):
     errors = inputs.check_helm(binary, output)
     assert errors == [] if fragment is None else (fragment in errors[0] and "Fix: install Helm 3.10" in errors[0]), errors
+
+
+@pytest.mark.parametrize("given, current", [("Serverless", "Knative"), ("RawDeployment", "Standard"),
+                                            ("Knative", "Knative"), ("Standard", "Standard"), ("", ""),
+                                            ("Sideways", "Sideways")])
+def test_current_deployment_mode_maps_the_old_names(given, current):
+    assert inputs.current_deployment_mode(given) == current
