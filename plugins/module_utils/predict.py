@@ -175,6 +175,16 @@ def batches(items, size):
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+def plan_calls(base_url, model, protocol, host, tensors, input_name, batch_size):
+    """What a run would send, without sending it: the URLs, the Host header, the calls and their shapes."""
+    groups = batches(tensors, batch_size)
+    return {"ready_url": endpoints(base_url, model, protocol)["ready"],
+            "predict_url": endpoints(base_url, model, protocol)["predict"],
+            "host": host or "", "protocol": protocol, "input_name": input_name or "",
+            "inputs": len(tensors), "calls": len(groups),
+            "shapes": [[len(group)] + shape_of(group[0]) for group in groups]}
+
+
 def latency_summary(seconds):
     """Milliseconds: count, mean, p50, p95, max (nearest-rank percentiles)."""
     if not seconds:
@@ -210,9 +220,9 @@ class Client:
         self.concurrency = max(1, concurrency)
 
     def _call(self, method, url, body=None):
+        """(status, text) of one exchange; body is the JSON text already encoded, or None."""
         try:
-            answer = self.session.request(method, url, data=None if body is None else json.dumps(body),
-                                          timeout=self.timeout)
+            answer = self.session.request(method, url, data=body, timeout=self.timeout)
         except requests.exceptions.SSLError as exc:
             raise PredictError("TLS verification failed for %s: %s. Fix: trust the server's CA, or set "
                                "validate_certs: false for a test endpoint" % (url, exc)) from exc
@@ -236,11 +246,12 @@ class Client:
             sleep(interval)
 
     def predict(self, tensors, input_name, layout="rows", output_name=None):
-        """(score rows, seconds) of one call."""
+        """(score rows, seconds) of one call; the seconds are the exchange's, not the encoding's."""
+        body = json.dumps(request_body(self.protocol, tensors, input_name, layout))
         started = time.monotonic()
-        status, text = self._call("POST", self.urls["predict"],
-                                  request_body(self.protocol, tensors, input_name, layout))
-        return read_predictions(self.protocol, status, text, output_name), time.monotonic() - started
+        status, text = self._call("POST", self.urls["predict"], body)
+        seconds = time.monotonic() - started
+        return read_predictions(self.protocol, status, text, output_name), seconds
 
     def predict_all(self, tensors, input_name, batch_size=1, layout="rows", output_name=None):
         """Score rows for every tensor (in order), and the latency of each call."""

@@ -18,12 +18,20 @@ that matters, with the model really run:
 The newest numbered directory under --model_base_path is served, as TF Serving
 does. TensorFlow is imported when the server starts, not by the rest of the lab.
 
+Speed: a predict call of eight 128x128 pictures (8 MB of JSON) answers in
+about 0.1 s here. Python's cyclic garbage collector made it 0.3-2 s: decoding
+builds 400,000 floats in nested lists, which sets off full collections that walk
+every object TensorFlow made. So the objects of the loaded model are frozen out
+of the collector (gc.freeze), the request is decoded with collection paused (a
+JSON tree has no cycles), and the inputs go to TensorFlow as numpy arrays.
+
     python -m kserve_lab.model_server --model_name=dogs-vs-cats --model_base_path=DIR --rest_api_port=8501
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -34,6 +42,19 @@ from http.server import BaseHTTPRequestHandler
 from .core import Knobs, LabServer, RequestLog, start_request, write_json
 
 ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?(?P<rest>/metadata|:predict)?$")
+
+
+def decode_json(raw):
+    """The request body, decoded with the garbage collector paused (see the module's docstring)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return json.loads(raw or b"null")
+    except ValueError as exc:
+        raise ServingError(400, "JSON Parse error: %s" % exc) from exc
+    finally:
+        if paused:
+            gc.enable()
 
 
 class ServingError(Exception):
@@ -61,14 +82,17 @@ class Servable:
 
     def _load(self):
         try:
+            import numpy  # pylint: disable=import-outside-toplevel,import-error
             import tensorflow as tf  # pylint: disable=import-outside-toplevel,import-error
-            self.tf = tf
+            self.np, self.tf = numpy, tf
             self.version = latest_version(self.base_path)
             model = tf.saved_model.load(os.path.join(self.base_path, str(self.version)))
             self.model = model  # keeps the variables alive
             self.signature = model.signatures["serving_default"]
             self.inputs = self.signature.structured_input_signature[1]
             self.outputs = self.signature.structured_outputs
+            gc.collect()
+            gc.freeze()  # the model's objects stay; full collections no longer walk them
             self.state = "AVAILABLE"
         except Exception as exc:  # pylint: disable=broad-except
             self.state, self.error = "END", "%s: %s" % (type(exc).__name__, exc)
@@ -156,7 +180,8 @@ class Servable:
         feed = self._rows(body["instances"]) if rows else self._columns(body["inputs"])
         tf = self.tf
         try:
-            tensors = {name: tf.constant(value, dtype=self.inputs[name].dtype) for name, value in feed.items()}
+            tensors = {name: tf.constant(self.np.asarray(value, dtype=self.inputs[name].dtype.as_numpy_dtype))
+                       for name, value in feed.items()}
             for name, tensor in tensors.items():
                 if not self.inputs[name].shape.is_compatible_with(tensor.shape):
                     raise ServingError(400, "input %s: the signature takes shape %s, the request sent %s" % (
@@ -210,10 +235,7 @@ class ModelHandler(BaseHTTPRequestHandler):
         if method == "GET" and rest == "/metadata":
             return servable.metadata()
         if method == "POST" and rest == ":predict":
-            try:
-                body = json.loads(raw or b"null")
-            except ValueError as exc:
-                raise ServingError(400, "JSON Parse error: %s" % exc) from exc
+            body = decode_json(raw)
             return servable.predict(body, version)
         raise ServingError(404, "Malformed request: %s %s" % (method, path))
 
