@@ -19,7 +19,7 @@ description:
   - Route by DNS (O(url) names the model's host), or by the ingress address in O(url) plus O(host) as the
     C(Host) header.
   - A non-200 answer, or a body with an C(error) key, fails with the server's own message.
-  - Makes no call in check mode.
+  - In check mode it reads the inputs and returns what it would send (RV(would_send)), making no call.
 author:
   - kserve_gke contributors (@mlops)
 requirements:
@@ -116,7 +116,7 @@ options:
     type: str
 attributes:
   check_mode:
-    description: Makes no call.
+    description: Reads the inputs and reports what it would send; makes no call.
     support: full
   diff_mode:
     description: Nothing changes.
@@ -167,6 +167,14 @@ mismatches:
   type: list
   elements: dict
   sample: [{"input": "samples/images/cat-4.jpg", "expected": "Cat", "label": "Dog"}]
+would_send:
+  description: What the run would send - the readiness and predict URLs, the C(Host) header, the protocol, the
+    input name, the number of inputs and calls, and each call's tensor shape (batch first).
+  returned: check mode
+  type: dict
+  sample: {"ready_url": "http://34.1.2.3/v1/models/dogs-vs-cats", "predict_url":
+    "http://34.1.2.3/v1/models/dogs-vs-cats:predict", "host": "dogs-vs-cats.models.example.com", "protocol": "v1",
+    "input_name": "conv2d_input", "inputs": 8, "calls": 1, "shapes": [[8, 128, 128, 3]]}
 ready:
   description: What the readiness check last read.
   returned: success and not check mode
@@ -206,15 +214,28 @@ def argspec():
     )
 
 
-def run(params):
-    started = time.monotonic()
+def read_inputs(params):
+    """The tensors to send, after the checks that need no server."""
     if bool(params["images"]) == bool(params["instances"]):
         raise predict.PredictError("give either images or instances (one of them, not both)")
     if len(params["image_size"]) != 2:
         raise predict.PredictError("image_size must be [width, height], got %s" % params["image_size"])
     predict.check_expected(params["expected"], len(params["images"] or params["instances"]))
-    tensors = [predict.image_tensor(p, params["image_size"], params["scale"]) for p in params["images"]] \
+    return [predict.image_tensor(p, params["image_size"], params["scale"]) for p in params["images"]] \
         or list(params["instances"])
+
+
+def plan(params):
+    """Check mode: what run() would send."""
+    tensors = read_inputs(params)
+    return dict(changed=False, would_send=predict.plan_calls(
+        params["url"], params["model"], params["protocol"], params["host"], tensors, params["input_name"],
+        params["batch_size"]))
+
+
+def run(params):
+    started = time.monotonic()
+    tensors = read_inputs(params)
     client = predict.Client(params["url"], params["model"], params["protocol"], params["host"], params["token"],
                             params["validate_certs"], params["timeout"], params["concurrency"], params["retries"])
     try:
@@ -244,10 +265,8 @@ def main():
         module.fail_json(msg=missing_required_lib("requests"))
     if module.params["images"] and not predict.HAS_PIL:
         module.fail_json(msg=missing_required_lib("Pillow"))
-    if module.check_mode:
-        module.exit_json(changed=False, msg="check mode: no call made")
     try:
-        module.exit_json(**run(module.params))
+        module.exit_json(**(plan if module.check_mode else run)(module.params))
     except predict.PredictError as exc:
         module.fail_json(msg=str(exc))
 

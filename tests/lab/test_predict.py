@@ -129,11 +129,16 @@ def test_a_refusal_fails_with_the_servers_message(tf_serving):
     assert "does not have named input: conv2d_input" in result["msg"]
 
 
-def test_check_mode_makes_no_call(tf_serving):
+def test_check_mode_reports_what_it_would_send_and_makes_no_call(tf_serving):
     with open(tf_serving.request_log, encoding="utf-8") as handle:
         before = len(handle.readlines())
-    proc, result = run_predict({"url": tf_serving.url, "model": "dogs-vs-cats", "images": IMAGES}, "--check")
-    assert proc.returncode == 0 and result["msg"] == "check mode: no call made"
+    proc, result = run_predict({"url": tf_serving.url, "model": "dogs-vs-cats", "images": IMAGES, "batch_size": 3,
+                                "host": "dogs-vs-cats.models.example.com"}, "--check")
+    assert proc.returncode == 0 and result["changed"] is False
+    sent = result["would_send"]
+    assert sent["predict_url"] == tf_serving.url + "/v1/models/dogs-vs-cats:predict"
+    assert sent["host"] == "dogs-vs-cats.models.example.com" and sent["inputs"] == len(IMAGES)
+    assert sent["shapes"] == [[3, 128, 128, 3], [3, 128, 128, 3], [len(IMAGES) - 6, 128, 128, 3]]
     with open(tf_serving.request_log, encoding="utf-8") as handle:
         assert len(handle.readlines()) == before
 

@@ -45,3 +45,29 @@ def test_a_latency_over_the_threshold_fails(server):
     proc = smoke(server, "-e", "smoke_test_max_p95_ms=0.001")
     assert proc.returncode != 0
     assert "is over smoke_test_max_p95_ms (0.001 ms)" in proc.stdout
+
+
+def test_the_inventorys_threshold_wins_over_the_roles_default(server, tmp_path):
+    # As a play var the threshold beat every inventory; as a role default, the inventory (or AWX) sets it.
+    extra = tmp_path / "extra.yml"
+    extra.write_text("all:\n  hosts:\n    localhost:\n      smoke_test_max_p95_ms: 0.002\n", encoding="utf-8")
+    proc = smoke(server, "-i", str(extra))
+    assert proc.returncode != 0
+    assert "is over smoke_test_max_p95_ms (0.002 ms)" in proc.stdout
+
+
+def logged(server):
+    """How many requests the model server has logged."""
+    if not os.path.exists(server.request_log):
+        return 0
+    with open(server.request_log, encoding="utf-8") as handle:
+        return len(handle.readlines())
+
+
+def test_check_mode_says_what_it_would_send_and_sends_nothing(server):
+    before = logged(server)
+    proc = smoke(server, "--check")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "%s/v1/models/dogs-vs-cats:predict" % server.url in proc.stdout
+    assert "calls: 1" in proc.stdout and "inputs: 8" in proc.stdout
+    assert logged(server) == before

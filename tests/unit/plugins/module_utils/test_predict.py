@@ -101,6 +101,15 @@ def test_batches(items, size, expected):
     assert predict.batches(items, size) == expected
 
 
+def test_plan_calls_names_the_urls_and_each_calls_shape():
+    tensors = [[[0.0, 0.0, 0.0]] * 2] * 5     # five 2x3 inputs
+    plan = predict.plan_calls("http://10.0.0.1/", "m", "v2", None, tensors, "", 2)
+    assert plan["ready_url"] == "http://10.0.0.1/v2/models/m/ready"
+    assert plan["predict_url"] == "http://10.0.0.1/v2/models/m/infer"
+    assert (plan["inputs"], plan["calls"], plan["host"]) == (5, 3, "")
+    assert plan["shapes"] == [[2, 2, 3], [2, 2, 3], [1, 2, 3]]
+
+
 def test_latency_summary_uses_nearest_rank_percentiles():
     summary = predict.latency_summary([0.010 * n for n in range(1, 21)])
     assert summary == {"count": 20, "mean_ms": 105.0, "p50_ms": 100.0, "p95_ms": 190.0, "max_ms": 200.0}
