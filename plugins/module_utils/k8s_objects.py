@@ -15,12 +15,6 @@ def condition_true(obj, condition):
     return any(c.get("type") == condition and str(c.get("status")) == "True" for c in conditions)
 
 
-def not_ready(objects, names, condition):
-    """The names (in the order given) with no object, or whose object lacks `condition` True."""
-    by_name = {(o.get("metadata") or {}).get("name"): o for o in objects or []}
-    return [name for name in names if not condition_true(by_name.get(name), condition)]
-
-
 def merge_json_config(objects, namespace, name, overrides):
     """The objects, with the JSON-valued keys of ConfigMap namespace/name updated field by field.
 
@@ -58,30 +52,3 @@ def merge_json_config(objects, namespace, name, overrides):
     if not found:
         raise ValueError("the manifest has no ConfigMap %s/%s to configure" % (namespace, name))
     return result
-
-
-def builtin_group(api_version):
-    """Whether an apiVersion's group is served by Kubernetes itself rather than by a CRD."""
-    group = api_version.rpartition("/")[0] if "/" in api_version else ""
-    return "." not in group or group.endswith(".k8s.io")
-
-
-def split_for_dry_run(objects, namespaces, crds=None):
-    """Split objects into those a server-side dry run can judge and those that are new regardless.
-
-    A dry run is refused for an object whose namespace does not exist yet, or whose kind no CRD
-    serves yet (in check mode, where the CRDs of the same run were not created). `crds` are the
-    cluster's CustomResourceDefinitions; None means every kind is taken as served.
-    Returns {"checkable": [...], "new": [...]}, both in the original order.
-    """
-    existing = set(namespaces or [])
-    served = None if crds is None else {
-        ((c.get("spec") or {}).get("group"), ((c.get("spec") or {}).get("names") or {}).get("kind")) for c in crds}
-    checkable, new = [], []
-    for obj in objects or []:
-        namespace = (obj.get("metadata") or {}).get("namespace")
-        api_version = obj.get("apiVersion", "")
-        unserved = served is not None and not builtin_group(api_version) and (
-            api_version.rpartition("/")[0], obj.get("kind")) not in served
-        (new if (namespace and namespace not in existing) or unserved else checkable).append(obj)
-    return {"checkable": checkable, "new": new}

@@ -10,8 +10,6 @@ names the Pod, what it asks for, what each node it may run on has free, and the 
 
 from __future__ import annotations
 
-from ansible_collections.mlops.kserve_gke.plugins.module_utils.k8s_objects import condition_true
-
 try:
     from kubernetes.utils.quantity import parse_quantity
 except ImportError:  # the kubernetes.core modules on the same controller need it too
@@ -118,29 +116,3 @@ def pending_report(pending, pods, nodes, fix):
     if text:
         text.append("Fix: %s." % fix.rstrip("."))
     return text
-
-
-def deployments_not_available(deployments, wanted):
-    """The {namespace, name} entries of `wanted` with no Deployment, or one whose Available condition is not True."""
-    by_key = {((d.get("metadata") or {}).get("namespace"), (d.get("metadata") or {}).get("name")): d
-              for d in deployments or []}
-    return [w for w in wanted or [] if not condition_true(by_key.get((w["namespace"], w["name"])), "Available")]
-
-
-def deployments_report(deployments, wanted, pods, nodes, what, seconds, fix):
-    """Why Deployments of `what` are not Available after `seconds`: each with its ready count, then the Pods
-    left Pending for lack of CPU or memory with `fix`, if any."""
-    stuck = deployments_not_available(deployments, wanted)
-    by_key = {((d.get("metadata") or {}).get("namespace"), (d.get("metadata") or {}).get("name")): d
-              for d in deployments or []}
-    parts = []
-    for want in stuck:
-        found = by_key.get((want["namespace"], want["name"]))
-        status = (found or {}).get("status") or {}
-        parts.append("%s/%s (%s)" % (want["namespace"], want["name"], "%d of %d ready" % (
-            status.get("readyReplicas") or 0, (found.get("spec") or {}).get("replicas", 1)) if found else "missing"))
-    head = "%d Deployment(s) of %s not Available after %s s: %s." % (len(stuck), what, seconds, ", ".join(parts))
-    names = {(w["namespace"], w["name"]) for w in stuck}
-    # A Deployment's Pods belong to its ReplicaSets, named after it with a hash.
-    related = [p for p in pods or [] if _owner(p) in names or (_owner(p)[0], _owner(p)[1].rsplit("-", 1)[0]) in names]
-    return " ".join([head] + pending_report(related, pods, nodes, fix))

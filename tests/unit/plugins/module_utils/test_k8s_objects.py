@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from ansible_collections.mlops.kserve_gke.plugins.module_utils.k8s_objects import (
-    builtin_group, condition_true, merge_json_config, not_ready, split_for_dry_run)
+from ansible_collections.mlops.kserve_gke.plugins.module_utils.k8s_objects import condition_true, merge_json_config
 
 
 def obj(name, **conditions):
@@ -25,18 +24,6 @@ def obj(name, **conditions):
 ])
 def test_condition_true(item, expected):
     assert condition_true(item, "Established") is expected
-
-
-@pytest.mark.parametrize("objects, names, expected", [
-    ([obj("a", Available="True"), obj("b", Available="True")], ["a", "b"], []),
-    ([obj("a", Available="True"), obj("b", Available="False")], ["a", "b"], ["b"]),
-    ([obj("a", Available="True")], ["b", "a"], ["b"]),           # missing counts as not ready
-    ([obj("c", Available="False")], ["a"], ["a"]),              # others are ignored
-    ([], [], []),
-    (None, ["a"], ["a"]),
-])
-def test_not_ready_keeps_the_order_asked_for(objects, names, expected):
-    assert not_ready(objects, names, "Available") == expected
 
 
 def manifest():
@@ -76,28 +63,3 @@ def test_merge_json_config_is_stable_so_applies_converge():
 def test_merge_json_config_refuses_what_it_cannot_configure(namespace, name, overrides, message):
     with pytest.raises(ValueError, match=message):
         merge_json_config(manifest(), namespace, name, overrides)
-
-
-@pytest.mark.parametrize("api_version, expected", [
-    ("v1", True), ("apps/v1", True), ("rbac.authorization.k8s.io/v1", True),
-    ("apiextensions.k8s.io/v1", True), ("serving.kserve.io/v1alpha1", False), ("cert-manager.io/v1", False),
-])
-def test_builtin_group(api_version, expected):
-    assert builtin_group(api_version) is expected
-
-
-RUNTIME = {"apiVersion": "serving.kserve.io/v1alpha1", "kind": "ClusterServingRuntime", "metadata": {"name": "tf"}}
-ISSUER = {"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": "i", "namespace": "kserve"}}
-ROLE = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}}
-SA = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "s", "namespace": "models"}}
-CRD = {"spec": {"group": "serving.kserve.io", "names": {"kind": "ClusterServingRuntime"}}}
-
-
-@pytest.mark.parametrize("namespaces, crds, checkable, new", [
-    (["kserve", "models"], None, [RUNTIME, ISSUER, ROLE, SA], []),       # real run: every kind taken as served
-    (["kserve"], None, [RUNTIME, ISSUER, ROLE], [SA]),                    # namespace created by this run
-    (["kserve", "models"], [], [ROLE, SA], [RUNTIME, ISSUER]),            # check mode, no CRDs yet
-    (["kserve", "models"], [CRD], [RUNTIME, ROLE, SA], [ISSUER]),         # only KServe's CRDs served
-])
-def test_split_for_dry_run(namespaces, crds, checkable, new):
-    assert split_for_dry_run([RUNTIME, ISSUER, ROLE, SA], namespaces, crds) == {"checkable": checkable, "new": new}

@@ -94,30 +94,3 @@ def deployment(name, available, ready=0, replicas=3, namespace="istio-system"):
     return {"metadata": {"name": name, "namespace": namespace}, "spec": {"replicas": replicas},
             "status": {"readyReplicas": ready, "conditions": [{"type": "Available",
                                                                "status": "True" if available else "False"}]}}
-
-
-def test_deployments_not_available_across_namespaces():
-    wanted = [{"namespace": "istio-system", "name": "istiod"}, {"namespace": "knative-serving", "name": "webhook"},
-              {"namespace": "istio-system", "name": "istio-ingressgateway"}]
-    found = [deployment("istiod", True), deployment("istio-ingressgateway", False),
-             deployment("webhook", True, namespace="other")]
-    assert scheduling.deployments_not_available(found, wanted) == wanted[1:]
-
-
-def test_deployments_report_ties_pending_pods_to_their_deployment():
-    wanted = [{"namespace": "istio-system", "name": "istiod"},
-              {"namespace": "istio-system", "name": "istio-ingressgateway"}]
-    found = [deployment("istiod", True), deployment("istio-ingressgateway", False, ready=2)]
-    pods = [pod("istio-ingressgateway-5f-a", "istio-ingressgateway-5f", node="gke-system-1"),
-            pod("istio-ingressgateway-5f-b", "istio-ingressgateway-5f", pending=True),
-            pod("other-1", "other-7c", pending=True, namespace="default")]
-    message = scheduling.deployments_report(found, wanted, pods, [SYSTEM, GPU], "Istio", 600, "use helm")
-    assert message.startswith("1 Deployment(s) of Istio not Available after 600 s: istio-system/istio-ingressgateway "
-                              "(2 of 3 ready). Pod istio-system/istio-ingressgateway-5f-b is Pending: it asks for 1 CPU")
-    assert "other-1" not in message and message.endswith("Fix: use helm.")
-
-
-def test_deployments_report_without_pending_pods_lists_what_is_missing():
-    message = scheduling.deployments_report([], [{"namespace": "kserve", "name": "kserve-controller-manager"}], [],
-                                            [], "KServe", 10, "fix")
-    assert message == "1 Deployment(s) of KServe not Available after 10 s: kserve/kserve-controller-manager (missing)."

@@ -1,0 +1,169 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, kserve_gke contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A Kubernetes cluster as the collection's modules talk to it: the kubernetes Python client's dynamic client
+(the one kubernetes.core builds on), with the kubeconfig and context of kubernetes.core's options, and every
+request retried when that is safe.
+
+Retries: urllib3's Retry, configured on the client's connection pool, retries a request on a dropped
+connection and on 429, 500, 502, 503 and 504, honouring Retry-After, with exponential backoff. The requests
+these modules make are safe to repeat: reads, server-side applies (the same apply twice is one apply) and
+deletes (a repeated delete finds the object gone, which counts as done).
+"""
+
+from __future__ import annotations
+
+import json
+
+try:
+    import urllib3
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    from kubernetes.dynamic import DynamicClient
+    from kubernetes.dynamic.discovery import LazyDiscoverer
+    # DynamicApiError is for the modules to catch (they import it from here).
+    from kubernetes.dynamic.exceptions import DynamicApiError  # pylint: disable=unused-import
+    from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+    HAS_KUBERNETES = True
+except ImportError:
+    HAS_KUBERNETES = False
+
+    class DynamicApiError(Exception):
+        """Stands in for the client's, which the modules catch; never raised without the client."""
+
+    class NotFoundError(DynamicApiError):
+        """As above."""
+
+    class ResourceNotFoundError(Exception):
+        """As above."""
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+class ClusterError(Exception):
+    """A failure with a message a user can act on."""
+
+
+class NotServed(Exception):
+    """The API server serves no such kind (its CRD is missing)."""
+
+
+def error_message(exc):
+    """The API server's own message of a failed request."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        return json.loads(body).get("message") or str(body)
+    except (TypeError, ValueError, AttributeError):
+        return str(body or exc)
+
+
+class Cluster:
+    """Reads and writes with one client; kinds are found by discovery, once."""
+
+    def __init__(self, kubeconfig=None, context=None, retries=5, backoff=0.5):
+        if not HAS_KUBERNETES:
+            raise ClusterError("the kubernetes Python client is missing on the controller. Fix: pip install "
+                               "kubernetes (kubernetes.core needs it too)")
+        configuration = k8s_client.Configuration()
+        try:
+            k8s_config.load_kube_config(config_file=kubeconfig, context=context,
+                                        client_configuration=configuration, persist_config=False)
+        except (k8s_config.ConfigException, OSError, TypeError) as exc:
+            raise ClusterError("cannot load kubeconfig %s (context %s): %s. Fix: run the gke_cluster role, which "
+                               "writes it, or point kubeconfig and context at the cluster"
+                               % (kubeconfig or "~/.kube/config", context or "current", exc)) from exc
+        configuration.retries = urllib3.util.Retry(
+            total=retries, connect=retries, read=retries, status=retries, other=0, backoff_factor=backoff,
+            status_forcelist=RETRY_STATUSES, allowed_methods=None, respect_retry_after_header=True,
+            raise_on_status=False)
+        self.api = k8s_client.ApiClient(configuration)
+        self.dynamic = DynamicClient(self.api, discoverer=LazyDiscoverer)
+        self.core = k8s_client.CoreV1Api(self.api)
+        self.requests = 0
+        self._resources = {}
+
+    def resource(self, api_version, kind):
+        """The API resource of a kind; NotServed when no API serves it (discovery refreshed once first)."""
+        key = (api_version, kind)
+        if key not in self._resources:
+            try:
+                self._resources[key] = self.dynamic.resources.get(api_version=api_version, kind=kind)
+            except ResourceNotFoundError:
+                self.dynamic.resources.invalidate_cache()
+                try:
+                    self._resources[key] = self.dynamic.resources.get(api_version=api_version, kind=kind)
+                except ResourceNotFoundError as exc:
+                    raise NotServed("%s %s" % (api_version, kind)) from exc
+        return self._resources[key]
+
+    def forget_kinds(self):
+        """After CRDs were created: the next look-up of an unknown kind asks discovery again."""
+        self.dynamic.resources.invalidate_cache()
+
+    def _call(self, method, *args, **kwargs):
+        self.requests += 1
+        return getattr(self.dynamic, method)(*args, **kwargs)
+
+    def get(self, obj):
+        """The cluster's copy of an object, or None."""
+        meta = obj.get("metadata") or {}
+        try:
+            res = self.resource(obj["apiVersion"], obj["kind"])
+        except NotServed:
+            return None
+        try:
+            return self._call("get", res, name=meta.get("name"), namespace=meta.get("namespace")
+                              if res.namespaced else None).to_dict()
+        except NotFoundError:
+            return None
+
+    def list(self, api_version, kind, namespace=None):
+        """The objects of a kind (in a namespace, or all), each with its apiVersion and kind; [] when the kind is
+        not served."""
+        try:
+            res = self.resource(api_version, kind)
+        except NotServed:
+            return []
+        answer = self._call("get", res, namespace=namespace if res.namespaced else None).to_dict()
+        items = answer.get("items") or []
+        for item in items:
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+        return items
+
+    def apply(self, obj, field_manager, dry_run=False):
+        """Server-side apply (forcing conflicts: the collection owns what it applies); the object as the server
+        has it, or would have it."""
+        meta = obj.get("metadata") or {}
+        res = self.resource(obj["apiVersion"], obj["kind"])
+        return self._call("server_side_apply", res, body=obj, name=meta.get("name"),
+                          namespace=meta.get("namespace") if res.namespaced else None,
+                          field_manager=field_manager, force_conflicts=True,
+                          **({"dry_run": "All"} if dry_run else {})).to_dict()
+
+    def delete(self, obj):
+        """Delete an object; False when it was gone already."""
+        meta = obj.get("metadata") or {}
+        try:
+            res = self.resource(obj["apiVersion"], obj["kind"])
+        except NotServed:
+            return False
+        try:
+            self._call("delete", res, name=meta.get("name"),
+                       namespace=meta.get("namespace") if res.namespaced else None)
+        except NotFoundError:
+            return False
+        return True
+
+    def log(self, namespace, pod, container, lines=20):
+        """The last lines of a container's previous run (a crash loop), else of its current one."""
+        for previous in (True, False):
+            try:
+                self.requests += 1
+                return self.core.read_namespaced_pod_log(pod, namespace, container=container, previous=previous,
+                                                         tail_lines=lines)
+            except Exception:  # pylint: disable=broad-except  # no previous run, or logs not served: try next
+                continue
+        return ""
