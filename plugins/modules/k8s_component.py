@@ -58,8 +58,9 @@ options:
     description: A directory with GitHub's layout to read release files from instead of any URL.
     type: path
   checksums:
-    description: The sha256 each release file must have, by its path (the collection's
-      C(kserve_gke_release_checksums)); a file without an entry is not checked, and its sha256 is returned.
+    description: The sha256 each release file must have, by its path (the collection's pins with the inventory's
+      C(kserve_gke_checksums) over them, as C(lookup('mlops.kserve_gke.pinned', 'checksums')) gives them); a file
+      without an entry is not checked, and its sha256 is returned.
     type: dict
     default: {}
   definitions:
@@ -162,7 +163,7 @@ EXAMPLES = r"""
   mlops.kserve_gke.k8s_component:
     name: cert-manager 1.21.2
     release_files: [cert-manager/cert-manager/releases/download/v1.21.2/cert-manager.yaml]
-    checksums: "{{ kserve_gke_release_checksums }}"
+    checksums: "{{ lookup('mlops.kserve_gke.pinned', 'checksums') }}"
 
 - name: KServe | Only the runtime the collection uses from the cluster resources
   mlops.kserve_gke.k8s_component:
