@@ -45,3 +45,19 @@ def test_sslip_without_an_ingress_address_names_the_known_failure(cluster):
     proc = cluster.play("knative", "-e", "knative_domain_mode=sslip", "-e", "knative_ingress_service=no-such-gateway")
     assert proc.returncode != 0
     assert "no external address yet (known failure 3)" in proc.stdout and "run the istio role first" in proc.stdout
+
+
+def test_below_knatives_kubernetes_minimum_the_failure_quotes_the_version_check(cluster):
+    """Validation skipped, Knative 1.22 on an EXTENDED-channel 1.33 cluster: its binaries exit with "Version check
+    failed" (knative.dev/pkg release-1.22), and the wait ends naming that log line and the fix."""
+    old = ("-e", "kserve_gke_cluster_name=old", "--skip-tags", "always")
+    made = cluster.play("gke_cluster", *old, "-e", "gke_cluster_release_channel=EXTENDED",
+                        "-e", "gke_cluster_version=1.33")
+    assert made.returncode == 0, made.stdout[-3000:]
+    proc = cluster.play("knative", *old, "-e", "knative_networking_layer=none", "-e", "knative_domain_mode=none",
+                        "-e", "knative_wait_timeout=20")
+    assert proc.returncode != 0
+    out = " ".join(proc.stdout.split())
+    assert "Knative Serving 1.22.1 is not ready after 20 s" in out, out[-3000:]
+    assert "is in CrashLoopBackOff; its last log lines:" in out and "Version check failed" in out
+    assert "the cluster's Kubernetes is older than this release's minimum" in out
