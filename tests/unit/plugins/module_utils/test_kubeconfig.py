@@ -53,3 +53,8 @@ def test_redacted_shortens_the_ca_only():
     shown = kubeconfig.redacted(merged)
     assert shown["clusters"][0]["cluster"]["certificate-authority-data"] == "Q0FEQVRBQ0FEQVRB..."
     assert merged["clusters"][0]["cluster"]["certificate-authority-data"].endswith("RB")
+
+
+def test_the_gke_context_filter_is_the_name_the_kubeconfig_module_writes():
+    from ansible_collections.mlops.kserve_gke.plugins.filter.gke_context import FilterModule
+    assert FilterModule().filters()["gke_context"]("p", "us-central1-a", "c") == "gke_p_us-central1-a_c"
