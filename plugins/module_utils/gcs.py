@@ -151,6 +151,12 @@ def sync_plan(local, remote, delete_extra):
     return uploads, deletes, unchanged
 
 
+def holds(blob, local):
+    """Whether an object (size, crc32c as GCS reports them) holds a local file's bytes ({"size", "crc32c"})."""
+    return blob is not None and getattr(blob, "size", None) == local["size"] \
+        and getattr(blob, "crc32c", None) == local["crc32c"]
+
+
 def object_name(prefix, relative):
     prefix = (prefix or "").strip("/")
     return "%s/%s" % (prefix, relative) if prefix else relative

@@ -177,8 +177,14 @@ class Transfer:
         try:
             blob.upload_from_filename(path, if_generation_match=generation, checksum="crc32c")
         except api_exceptions.PreconditionFailed:
-            raise GcpError("gs://%s/%s changed while this run was syncing it (someone else wrote it). Fix: re-run "
-                           "once the other writer is done." % (self.params["bucket"], name))
+            # A retried upload whose first attempt landed (its answer was lost) fails its own precondition: the
+            # object then holds our bytes. Only other bytes are another writer's.
+            blob.reload()
+            if not gcs.holds(blob, info):
+                raise GcpError("gs://%s/%s changed while this run was syncing it (someone else wrote it: it holds "
+                               "%s bytes with CRC32C %s, the local file %s bytes with %s). Fix: re-run once the "
+                               "other writer is done." % (self.params["bucket"], name, blob.size, blob.crc32c,
+                                                          info["size"], info["crc32c"]))
         except api_exceptions.GoogleAPIError as exc:
             raise GcpError("Uploading %s to gs://%s/%s failed: %s" % (path, self.params["bucket"], name, exc))
         if blob.crc32c != info["crc32c"]:

@@ -13,7 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 MUTATING_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
-FAULT_KINDS = ("429", "500", "503", "reset", "slow")
+FAULT_KINDS = ("429", "500", "503", "reset", "slow", "lost")
+# "lost": the request is carried out, then the connection drops before the answer (a proxy's timeout after the
+# backend committed); the client cannot tell it from "reset" and retries. Only the GCS twin implements it.
+LOST_ANSWER_SERVICES = ("gcs",)
 
 # google.rpc.Code names for the HTTP statuses the twins answer with.
 STATUS_NAMES = {
@@ -73,6 +76,9 @@ class Knobs:
             for kind in spec.get("kinds", ()):
                 if kind not in FAULT_KINDS:
                     raise ValueError("fault kind %r for %s is not one of %s" % (kind, service, ", ".join(FAULT_KINDS)))
+                if kind == "lost" and service not in LOST_ANSWER_SERVICES:
+                    raise ValueError("fault kind lost is implemented for %s only, not %s"
+                                     % (", ".join(LOST_ANSWER_SERVICES), service))
 
     def duration(self, seconds):
         return seconds * self.latency_scale

@@ -8,8 +8,10 @@ uniform bucket-level access refusing object ACLs (400)."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import socket
 import threading
 from functools import partial
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -187,6 +189,9 @@ class GcsHandler(RequestHandler):
             storage = self.server.storage
             storage.request.if_generation_match = query.get("ifGenerationMatch")
             rfile = self.rfile
+            wfile = self.wfile
+            if fault == "lost":   # carried out, answered into nothing, then the connection drops
+                self.wfile = io.BytesIO()
             try:
                 raw = self.check_rules(method, path, query)
                 if raw is not None:  # the body was read to check it: hand it on
@@ -196,7 +201,10 @@ class GcsHandler(RequestHandler):
                 self.send_error_body(refusal.code, refusal.body())
             finally:
                 storage.request.if_generation_match = storage.request.bucket_metadata = None
-                self.rfile = rfile
+                self.rfile, self.wfile = rfile, wfile
+                if fault == "lost":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
         self.server.log.record("gcs", method, path, self._status, **({"fault": fault} if fault else {}))
 
     def do_GET(self):  # noqa: N802

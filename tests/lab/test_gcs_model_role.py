@@ -107,3 +107,26 @@ def test_transient_gcs_faults_are_ridden_out(faulty, tmp_path):
     assert [r for r in faulty.requests() if r.get("fault")], "no fault was injected; the test proves nothing"
     again = sync(faulty, source)
     assert again.returncode == 0 and recap(again)["changed"] == "0"
+
+
+@pytest.fixture
+def lossy(tmp_path):
+    instance = Lab(tmp_path / "lab")
+    instance.run("knobs", "--fault", "gcs=0.3:lost", "--seed", "11")
+    instance.run("up", "--idle-timeout", "300")
+    yield instance
+    instance.run("down")
+
+
+def test_an_upload_whose_answer_was_lost_is_not_taken_for_another_writer(lossy, tmp_path):
+    """GCS carried out the upload and the answer never came: the client's retry fails its own ifGenerationMatch
+    with 412. The object holds our bytes, so that is success; before, it failed naming a writer that did not
+    exist (issue 16, item 6)."""
+    source = savedmodel_layout(tmp_path / "model", seed=4)
+    proc = sync(lossy, source, "-e", "gcs_model_workers=4")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    lost = [r for r in lossy.requests() if r.get("fault") == "lost"]
+    assert any(r["method"] == "POST" for r in lost), "no upload lost its answer; the test proves nothing"
+    assert [r for r in lossy.requests() if r["status"] == 412], "no retry met its own precondition"
+    again = sync(lossy, source)
+    assert again.returncode == 0 and recap(again)["changed"] == "0"

@@ -150,3 +150,18 @@ def test_validation_refuses_public_read_under_prevention(config, refused):
     errors = inputs.check_public_read(config)
     assert bool(errors) == refused
     assert not errors or ("Fix:" in errors[0] and errors[0].startswith("gcs_model_public_read"))
+
+
+class _Blob:
+    def __init__(self, size, crc32c):
+        self.size, self.crc32c = size, crc32c
+
+
+@pytest.mark.parametrize("blob, holds", [
+    (_Blob(15, "abc=="), True),          # our earlier attempt landed
+    (_Blob(15, "xyz=="), False),         # someone else's bytes
+    (_Blob(16, "abc=="), False),
+    (None, False),
+])
+def test_holds_tells_our_bytes_from_another_writers(blob, holds):
+    assert gcs.holds(blob, {"size": 15, "crc32c": "abc=="}) is holds
