@@ -18,8 +18,10 @@ import urllib.error
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-STATE_FILES = ("gke.json", "requests.jsonl", "kubeconfig")
-STATE_DIRS = ("gcs", "clusters")
+# What a reset empties: everything a project or a run leaves (the mirror and the knobs stay).
+STATE_FILES = ("gke.json", "iam.json", "serviceusage.json", "requests.jsonl", "kubeconfig", "kserve-gke.kubeconfig",
+               "token", "lab.log")
+STATE_DIRS = ("gcs", "clusters", "serving", "kserve-gke.kubeconfig.d")
 
 
 def state_dir():

@@ -46,13 +46,13 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
     knobs = load_knobs(state_dir)
     log = RequestLog(os.path.join(state_dir, "requests.jsonl"))
     token_path = os.path.join(state_dir, "token")
-    if not os.path.exists(token_path):
-        with open(token_path, "w", encoding="utf-8") as handle:
+    if not os.path.exists(token_path):   # 0600: a credential, like the collection's own files
+        with os.fdopen(os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as handle:
             handle.write("lab-" + secrets.token_hex(16))
     with open(token_path, encoding="utf-8") as handle:
         token = handle.read().strip()
 
-    services = ServiceUsageState()
+    services = ServiceUsageState(state_path=os.path.join(state_dir, "serviceusage.json"))
     runtime = ClusterRuntime(state_dir, log, knobs, token)
     state = GkeState(knobs, os.path.join(state_dir, "gke.json"), gpu_quota=gpu_quota, services=services,
                      ca_factory=ClusterPki(state_dir), runtime=runtime)
@@ -86,8 +86,8 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
     endpoints = {"pid": os.getpid(), "token": token, "knobs": knobs.as_dict(),
                  "gke": gke.url, "gcs": gcs.url, "serviceusage": serviceusage.url, "iam": iam.url, "mirror": mirror.url, "project": "kserve-lab"}
     tmp = os.path.join(state_dir, "endpoints.json.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(endpoints, handle, indent=2)
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+        json.dump(endpoints, handle, indent=2)   # holds the token: 0600
     os.replace(tmp, os.path.join(state_dir, "endpoints.json"))
 
     # Stop by itself once nobody has asked anything for idle_timeout seconds,

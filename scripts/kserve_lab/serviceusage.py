@@ -6,6 +6,8 @@ refuse with 403 SERVICE_DISABLED when it is not, as Google's APIs do."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import threading
 import zlib
@@ -24,10 +26,22 @@ def project_number(project):
 
 
 class ServiceUsageState:
-    def __init__(self, enabled=None):
+    """Which APIs each project has on; kept in state_path across a restart, as a real project keeps them."""
+
+    def __init__(self, enabled=None, state_path=None):
         self.lock = threading.Lock()
         self.enabled = {}  # project -> set of services
         self.default = set(DEFAULT_ENABLED if enabled is None else enabled)
+        self.state_path = state_path
+        if state_path and os.path.exists(state_path):
+            with open(state_path, encoding="utf-8") as handle:
+                self.enabled = {project: set(names) for project, names in json.load(handle).items()}
+
+    def _save(self):
+        if self.state_path:
+            with open(self.state_path + ".tmp", "w", encoding="utf-8") as handle:
+                json.dump({project: sorted(names) for project, names in self.enabled.items()}, handle)
+            os.replace(self.state_path + ".tmp", self.state_path)
 
     def is_enabled(self, project, service):
         with self.lock:
@@ -73,6 +87,7 @@ class ServiceUsageState:
             with self.lock:
                 for name in names:
                     (self.enabled[project].add if verb != "disable" else self.enabled[project].discard)(name)
+                self._save()
             response = {"@type": "type.googleapis.com/google.api.serviceusage.v1.%s" %
                         ("BatchEnableServicesResponse" if verb == "batchEnable" else
                          "EnableServiceResponse" if verb == "enable" else "DisableServiceResponse")}

@@ -5,6 +5,7 @@ google-cloud-storage library; no process left behind."""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import time
 
@@ -99,3 +100,29 @@ def test_lab_stops_by_itself_when_idle(fresh):
     while fresh.pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not fresh.pid_alive(pid)
+
+
+def test_a_restart_keeps_what_a_project_keeps_and_a_reset_empties_everything(fresh):
+    """Issue 16, item 3: enabled APIs survive down/up (they used to be forgotten, so the next run enabled
+    them again); reset leaves no service account, token or kubeconfig behind; the token is 0600."""
+    fresh.run("up")
+    token = fresh.endpoints["token"]
+    base = fresh.endpoints["serviceusage"] + "/v1/projects/kserve-lab/services/"
+    enable = subprocess.run(["curl", "-s", "-X", "POST", "-H", "Authorization: Bearer " + token,
+                             base + "iam.googleapis.com:enable"], capture_output=True, text=True, check=True)
+    assert "EnableServiceResponse" in enable.stdout
+    for name in ("token", "endpoints.json"):
+        assert stat.S_IMODE(os.stat(os.path.join(fresh.directory, name)).st_mode) == 0o600, name
+    fresh.run("down")
+    fresh.run("up")   # on new ports
+    base = fresh.endpoints["serviceusage"] + "/v1/projects/kserve-lab/services/"
+    state = subprocess.run(["curl", "-s", "-H", "Authorization: Bearer " + token, base + "iam.googleapis.com"],
+                           capture_output=True, text=True, check=True)
+    assert '"ENABLED"' in state.stdout, state.stdout
+    fresh.run("reset")
+    assert fresh.endpoints["token"] != token
+    state = subprocess.run(["curl", "-s", "-H", "Authorization: Bearer " + fresh.endpoints["token"],
+                            fresh.endpoints["serviceusage"] + "/v1/projects/kserve-lab/services/iam.googleapis.com"],
+                           capture_output=True, text=True, check=True)
+    assert '"DISABLED"' in state.stdout, state.stdout
+    assert not os.path.exists(os.path.join(fresh.directory, "iam.json"))
