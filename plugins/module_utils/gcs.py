@@ -157,6 +157,18 @@ def holds(blob, local):
         and getattr(blob, "crc32c", None) == local["crc32c"]
 
 
+def prefix_problem(prefix, name="prefix"):
+    """Why an object prefix is refused (None when fine): GCS takes '..' and '.' as plain characters, so the
+    objects would land under a literal '../..', which no storage_uri a user means points at."""
+    segments = str(prefix or "").strip("/").split("/")
+    if any(s in (".", "..") for s in segments):
+        return ("%s %r has a '.' or '..' segment; GCS would store the objects under those literal names. Fix: a "
+                "plain path such as models/dogs-vs-cats" % (name, prefix))
+    if "//" in str(prefix or "").strip("/"):
+        return "%s %r has an empty segment ('//'). Fix: a plain path such as models/dogs-vs-cats" % (name, prefix)
+    return None
+
+
 def object_name(prefix, relative):
     prefix = (prefix or "").strip("/")
     return "%s/%s" % (prefix, relative) if prefix else relative

@@ -12,6 +12,7 @@ from ansible_collections.mlops.kserve_gke.plugins.module_utils.inputs import cur
 
 NAME_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 GPU_SUFFIX = "-gpu"
+NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # Reasons that do not go away by waiting: the spec must change.
 INVALID = "InvalidSpec"
 BLOCKED = "BlockedByFailedLoad"
@@ -35,11 +36,26 @@ def service_errors(services):
             errors.append("%s: %s/%s is listed twice. Fix: give each InferenceService its own name." % (
                 where, svc.get("namespace"), name))
         seen.add(key)
+        namespace = svc.get("namespace")
+        if namespace is not None and not (NAMESPACE_RE.match(str(namespace)) and len(str(namespace)) <= 63):
+            errors.append("%s: namespace %r is not a Kubernetes namespace name (a DNS-1123 label: lower case "
+                          "letters, digits and '-', at most 63 characters). Fix: e.g. 'models'." % (where, namespace))
         uri = str(svc.get("storage_uri") or "")
-        if not re.match(r"^(gs|s3|https?|pvc|hf|oci)://.+", uri):
+        if uri.startswith("s3://"):
+            errors.append("%s: storage_uri %r is in S3: the predictors get Google credentials only (Workload "
+                          "Identity), so the storage initializer would retry until the wait runs out. Fix: put the "
+                          "model in GCS (the gcs_model role) and use gs://BUCKET/PATH." % (where, uri))
+        elif not re.match(r"^(gs|https?|pvc|hf|oci)://.+", uri):
             errors.append("%s: storage_uri %r is not a model location. Fix: use gs://BUCKET/PATH (the gcs_model "
                           "role's gcs_model_storage_uri)." % (where, uri))
-        gpus = int(svc.get("gpus") or 0)
+        try:
+            gpus = int(svc.get("gpus") or 0)
+        except (TypeError, ValueError):
+            gpus = -1
+        if gpus < 0:
+            errors.append("%s: gpus %r is not a number of GPUs. Fix: 0 for a CPU predictor, or 1 or more."
+                          % (where, svc.get("gpus")))
+            gpus = 0
         version = str(svc.get("runtime_version") or "")
         if version and gpus and not version.endswith(GPU_SUFFIX):
             errors.append("%s: runtime_version %r with gpus %d: KServe refuses a TensorFlow runtime version without "

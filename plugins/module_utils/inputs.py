@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 
-from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcs import savedmodel_problem
+from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcs import prefix_problem, savedmodel_problem
 
 # Google Cloud project IDs: 6 to 30 characters, lowercase letters, digits and
 # hyphens, starting with a letter and not ending with a hyphen.
@@ -345,6 +345,8 @@ def check_config(config, defined_names=()):
         errors += check_cluster_name(present["kserve_gke_cluster_name"])
     if "gcs_model_bucket" in present:
         errors += check_bucket(present["gcs_model_bucket"])
+    if "gcs_model_prefix" in present and prefix_problem(present["gcs_model_prefix"], "gcs_model_prefix"):
+        errors.append(prefix_problem(present["gcs_model_prefix"], "gcs_model_prefix"))
     errors += check_accelerator(present.get("gke_cluster_gpu_machine_type"),
                                 present.get("gke_cluster_gpu_type"),
                                 present.get("gke_cluster_gpu_count"))

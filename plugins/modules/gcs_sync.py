@@ -213,6 +213,9 @@ def run(params, check_mode, environ):
         raise GcpError("%s is not a directory. Fix: set source to the model directory." % params["source"])
     if params["workers"] < 1:
         raise GcpError("workers must be 1 or more.")
+    problem = gcs.prefix_problem(params["prefix"])
+    if problem:
+        raise GcpError(problem + ".")
     local = {rel: {"path": path, "size": os.path.getsize(path), "crc32c": gcs.crc32c_of(path)}
              for rel, path in gcs.local_files(params["source"]).items()}
     client = storage_client(params, environ)

@@ -165,3 +165,13 @@ class _Blob:
 ])
 def test_holds_tells_our_bytes_from_another_writers(blob, holds):
     assert gcs.holds(blob, {"size": 15, "crc32c": "abc=="}) is holds
+
+
+@pytest.mark.parametrize("prefix, problem", [
+    ("models/dogs-vs-cats", None), ("", None), ("/models/x/", None),
+    ("../../etc", "has a '.' or '..' segment"), ("models/./x", "has a '.' or '..' segment"),
+    ("models//x", "has an empty segment"),
+])
+def test_prefix_problem(prefix, problem):
+    found = gcs.prefix_problem(prefix, "gcs_model_prefix")
+    assert (found is None) if problem is None else (problem in found and found.startswith("gcs_model_prefix"))

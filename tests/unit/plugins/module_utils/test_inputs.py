@@ -224,3 +224,8 @@ def test_check_helm(binary, output, fragment):
                                             ("Sideways", "Sideways")])
 def test_current_deployment_mode_maps_the_old_names(given, current):
     assert inputs.current_deployment_mode(given) == current
+
+
+def test_check_config_refuses_a_prefix_that_climbs():
+    errors, _warnings = inputs.check_config(dict(GOOD, gcs_model_prefix="../../etc"))
+    assert len(errors) == 1 and errors[0].startswith("gcs_model_prefix '../../etc' has a '.' or '..' segment")
