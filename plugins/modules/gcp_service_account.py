@@ -45,7 +45,8 @@ options:
     default: present
 attributes:
   check_mode:
-    description: Reads only; returns what would change.
+    description: Reads only; returns what would change. When the IAM API is not enabled in the project yet (the
+      real run enables it first), it says so and reports the account as to be created.
     support: full
   diff_mode:
     description: The account and the added bindings, before and after.
@@ -101,8 +102,21 @@ def run(params, check_mode, environ):
         raise GcpError("project is not set. Fix: set project (or GCP_PROJECT).")
     email = "%s@%s.iam.gserviceaccount.com" % (params["name"], session.project)
     path = "v1/projects/%s/serviceAccounts/%s" % (session.project, email)
-    current = session.call("GET", path, missing_ok=True, what="Reading service account %s" % email)
     result = dict(changed=False, email=email, granted=[])
+    try:
+        current = session.call("GET", path, missing_ok=True, what="Reading service account %s" % email)
+    except GcpError as exc:
+        if not (check_mode and exc.reason == "SERVICE_DISABLED"):
+            raise
+        # Check mode on a half-built project: the real run enables the IAM API before it gets here (the
+        # gke_cluster and gcs_model roles do), so report what it would then do rather than fail.
+        would = params["state"] == "present"
+        result.update(changed=would, granted=[list(g) for g in grants] if would else [],
+                      msg="check mode: the IAM API is not enabled in project %s yet, so %s cannot be read; the "
+                          "real run enables the API first%s" % (session.project, email,
+                                                                ", then creates the account and grants what it "
+                                                                "lacks" if would else ""))
+        return result
     if params["state"] == "absent":
         result["diff"] = dict(before={"email": email} if current else {}, after={})
         if current:

@@ -135,6 +135,26 @@ def test_the_llmisvc_webhook_refuses_to_delete_a_well_known_config(cluster):
             'request: well-known config kserve/kserve-config-llm-template cannot be deleted') in refused.stderr
 
 
+def serviceusage(cluster, verb, service="iam.googleapis.com"):
+    url = "%s/v1/projects/kserve-lab/services/%s%s" % (cluster.endpoints["serviceusage"], service, verb)
+    return subprocess.run(["curl", "-s", "-X", "POST" if verb else "GET", "-H",
+                           "Authorization: Bearer " + cluster.endpoints["token"], url],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def test_check_mode_on_a_project_without_the_iam_api_says_what_it_would_do(cluster):
+    """Issue 16, item 4: the cluster is there, the IAM API was disabled by hand; the real run enables it before it
+    binds the predictor's account, so check mode reports that rather than failing on the 403."""
+    assert "DisableServiceResponse" in serviceusage(cluster, ":disable")
+    try:
+        before = len(cluster.requests())
+        proc = cluster.play("kserve", *STANDARD, "--check")
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert cluster.writes(before) == []
+    finally:
+        assert "EnableServiceResponse" in serviceusage(cluster, ":enable")
+
+
 def test_the_smoke_test_names_a_missing_inference_service(cluster):
     env = cluster.client_env(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"), ANSIBLE_NOCOLOR="1")
     proc = subprocess.run([PLAYBOOK, "playbooks/smoke_test.yml", "-i", "inventories/lab"], cwd=ROOT, env=env,
