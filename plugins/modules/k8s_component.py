@@ -50,13 +50,6 @@ options:
     type: list
     elements: str
     default: []
-  base_url:
-    description: Where release files are fetched from; a mirror keeps GitHub's layout.
-    type: str
-    default: https://github.com
-  local_dir:
-    description: A directory with GitHub's layout to read release files from instead of any URL.
-    type: path
   checksums:
     description: The sha256 each release file must have, by its path (the collection's pins with the inventory's
       C(kserve_gke_checksums) over them, as C(lookup('mlops.kserve_gke.pinned', 'checksums')) gives them); a file
@@ -135,16 +128,14 @@ options:
       after C(or).
     type: str
     default: ""
-  timeout:
-    description: Seconds to wait for a release file's download.
-    type: int
-    default: 60
   kubeconfig:
     description: The kubeconfig file (as kubernetes.core's option); the default is C(~/.kube/config).
     type: path
   context:
     description: The kubeconfig context (as kubernetes.core's option).
     type: str
+extends_documentation_fragment:
+  - mlops.kserve_gke.release_source
 attributes:
   check_mode:
     description: Server-side dry runs only; objects in a Namespace or of a kind this run would create first are

@@ -27,20 +27,11 @@ options:
       C(cert-manager/cert-manager/releases/download/v1.21.2/cert-manager.yaml).
     type: str
     required: true
-  base_url:
-    description: Where release files are fetched from; a mirror keeps GitHub's layout.
-    type: str
-    default: https://github.com
-  local_dir:
-    description: A directory with GitHub's layout to read the file from instead of any URL.
-    type: path
   sha256:
     description: The sha256 the file must have.
     type: str
-  timeout:
-    description: Seconds to wait for the download.
-    type: int
-    default: 60
+extends_documentation_fragment:
+  - mlops.kserve_gke.release_source
 attributes:
   check_mode:
     description: Reads only.
