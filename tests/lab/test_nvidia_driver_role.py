@@ -35,3 +35,12 @@ def test_the_daemonset_installs_and_nvidia_smi_proves_it_then_nothing_more(clust
     cluster.assert_rerun_changes_nothing("nvidia_driver", *MANUAL)
     proc = cluster.play("nvidia_driver", "-e", "nvidia_driver_prove=always", *MANUAL)
     assert proc.returncode == 0 and "NVIDIA-SMI" in proc.stdout
+
+
+def test_a_cluster_api_that_does_not_answer_is_not_blamed_on_the_drivers(cluster):
+    """Issue 16, item 8: a context that reaches no API server used to end in "NVIDIA drivers are not proven"."""
+    proc = cluster.play("nvidia_driver", "-e", "kserve_gke_cluster_name=nosuch")
+    assert proc.returncode != 0
+    out = " ".join(proc.stdout.split())
+    assert "The cluster's Kubernetes API did not answer" in out, out[-3000:]
+    assert "NVIDIA drivers are not proven" not in out and "the re-run is safe" in out

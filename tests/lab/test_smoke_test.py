@@ -7,6 +7,7 @@ p95 latency over the threshold."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -69,5 +70,12 @@ def test_check_mode_says_what_it_would_send_and_sends_nothing(server):
     proc = smoke(server, "--check")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "%s/v1/models/dogs-vs-cats:predict" % server.url in proc.stdout
-    assert "calls: 1" in proc.stdout and "inputs: 8" in proc.stdout
+    assert "calls: 8" in proc.stdout and "inputs: 8" in proc.stdout
     assert logged(server) == before
+
+
+def test_the_p95_is_taken_over_one_call_per_picture(server):
+    """Issue 16, item 8: the p95 of one batched call was that call's time; it is now over eight calls."""
+    proc = smoke(server, "-v")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert re.search(r"count\W+8\b", proc.stdout), proc.stdout[-3000:]
