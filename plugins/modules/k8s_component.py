@@ -313,12 +313,26 @@ class Run:
             "A server-side dry run" if dry_run else "Applying", components.describe(obj), self.params["name"],
             message, fix.rstrip(".")))
 
+    def live_objects(self, objects):
+        """The cluster's copies of the objects, by (apiVersion, kind, namespace, name): one list call per kind
+        and namespace instead of one read per object."""
+        index, groups = {}, set()
+        for obj in objects:
+            groups.add((obj["apiVersion"], obj["kind"], (obj.get("metadata") or {}).get("namespace")))
+        for api_version, kind, namespace in sorted(groups, key=str):
+            for item in self.cluster.list(api_version, kind, namespace):
+                meta = item.get("metadata") or {}
+                index[(api_version, kind, meta.get("namespace") if namespace else None, meta.get("name"))] = item
+        return index
+
     def converge(self, objects):
         """Dry-run each object, then apply for real those whose answer differs from the cluster's copy."""
         check = self.module.check_mode
+        live_index = self.live_objects(objects)
         for obj in objects:
+            meta = obj.get("metadata") or {}
             try:
-                live = self.cluster.get(obj)
+                live = live_index.get((obj["apiVersion"], obj["kind"], meta.get("namespace"), meta.get("name")))
                 would = self.cluster.apply(obj, self.params["field_manager"], dry_run=True)
             except k8s.NotServed:
                 if not check:
