@@ -385,7 +385,7 @@ class Run:
             time.sleep(min(self.params["poll_interval"], max(self.remaining(), 0.1)))
 
     def explain(self, waiting, state):
-        """Fail with why each piece is not ready, read from its namespace's Pods and events."""
+        """Why each piece is not ready (findings), read from the Pods, events and logs of its namespace."""
         namespaces = sorted({p["namespace"] for p in waiting if p["namespace"]})
         pods = [p for ns in namespaces for p in self.cluster.list("v1", "Pod", ns)]
         events = [e for ns in namespaces for e in self.cluster.list("v1", "Event", ns)]
