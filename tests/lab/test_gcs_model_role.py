@@ -5,6 +5,7 @@ run and check mode send no write, faults are ridden out, bad input and public
 read under public access prevention are refused before any request."""
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -91,13 +92,22 @@ def test_check_mode_then_sync_then_nothing_moves(lab, tmp_path):
     assert "1 file(s) uploaded (15 bytes" in proc.stdout and "1 deleted" in proc.stdout
 
 
+@contextlib.contextmanager
+def lab_with_faults(directory, fault, seed):
+    """A lab of its own whose GCS twin injects `fault` (scripts/lab knobs --fault), reproducibly."""
+    instance = Lab(directory)
+    instance.run("knobs", "--fault", fault, "--seed", str(seed))
+    instance.run("up", "--idle-timeout", "300")
+    try:
+        yield instance
+    finally:
+        instance.run("down")
+
+
 @pytest.fixture
 def faulty(tmp_path):
-    instance = Lab(tmp_path / "lab")
-    instance.run("knobs", "--fault", "gcs=0.25:503,429,reset", "--seed", "5")
-    instance.run("up", "--idle-timeout", "300")
-    yield instance
-    instance.run("down")
+    with lab_with_faults(tmp_path / "lab", "gcs=0.25:503,429,reset", 5) as instance:
+        yield instance
 
 
 def test_transient_gcs_faults_are_ridden_out(faulty, tmp_path):
@@ -111,11 +121,8 @@ def test_transient_gcs_faults_are_ridden_out(faulty, tmp_path):
 
 @pytest.fixture
 def lossy(tmp_path):
-    instance = Lab(tmp_path / "lab")
-    instance.run("knobs", "--fault", "gcs=0.3:lost", "--seed", "11")
-    instance.run("up", "--idle-timeout", "300")
-    yield instance
-    instance.run("down")
+    with lab_with_faults(tmp_path / "lab", "gcs=0.3:lost", 11) as instance:
+        yield instance
 
 
 def test_an_upload_whose_answer_was_lost_is_not_taken_for_another_writer(lossy, tmp_path):
