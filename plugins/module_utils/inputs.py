@@ -59,6 +59,14 @@ RENAMED_VARIABLES = {
 
 # Variables that no longer do anything, with the reason and what to do.
 REMOVED_VARIABLES = {
+    "cert_manager_namespace": (
+        "cert-manager installs where its release file says (cert-manager, with leader-election Roles in "
+        "kube-system); the role only waited on this name, and k8s_component reads the namespaces from the "
+        "release; remove it"
+    ),
+    "istio_address_timeout": (
+        "the wait for the ingress gateway's address is part of the gateway's wait; set istio_wait_timeout instead"
+    ),
     "gcs_model_make_public": (
         "a public bucket does not let the predictor read the model on GKE "
         "(the storage-initializer uses node or Workload Identity credentials); "

@@ -229,3 +229,10 @@ def test_current_deployment_mode_maps_the_old_names(given, current):
 def test_check_config_refuses_a_prefix_that_climbs():
     errors, _warnings = inputs.check_config(dict(GOOD, gcs_model_prefix="../../etc"))
     assert len(errors) == 1 and errors[0].startswith("gcs_model_prefix '../../etc' has a '.' or '..' segment")
+
+
+@pytest.mark.parametrize("name, fix", [("istio_address_timeout", "set istio_wait_timeout instead"),
+                                       ("cert_manager_namespace", "remove it")])
+def test_variables_this_change_removed_are_named_with_the_fix(name, fix):
+    errors, _warnings = inputs.check_renamed([name])
+    assert len(errors) == 1 and errors[0].startswith(name) and fix in errors[0]
