@@ -36,8 +36,9 @@ options:
     default: []
   versions:
     description:
-      - The user's version pins (C(kserve_gke_versions)), merged over O(version_defaults).
-    type: dict
+      - The user's version pins (C(kserve_gke_versions)), merged over O(version_defaults). Anything but a mapping
+        is refused with the variable's name (Ansible's own type check would not name it).
+    type: raw
     default: {}
   version_defaults:
     description:
@@ -137,7 +138,7 @@ def argspec():
     return dict(
         config=dict(type="dict", required=True),
         defined_names=dict(type="list", elements="str", default=[]),
-        versions=dict(type="dict", default={}),
+        versions=dict(type="raw", default={}),
         version_defaults=dict(type="dict", required=True),
         matrix=dict(type="dict", required=True),
         ansible_version=dict(type="str", required=True),
@@ -183,7 +184,12 @@ def run(params, helm=None):
     if helm is not None:
         errors += inputs.check_helm(*helm)
     config_errors, config_warnings = inputs.check_config(params["config"], params["defined_names"])
-    resolved = versions.resolve_versions(params["version_defaults"], params["versions"])
+    user = params["versions"] if params["versions"] is not None else {}
+    if not isinstance(user, dict):
+        config_errors.append("kserve_gke_versions: must be a mapping of component to version, got %r. Fix: write "
+                             "it as {kserve: \"0.20.0\"}, or remove it to take the pins" % (user,))
+        user = {}
+    resolved = versions.resolve_versions(params["version_defaults"], user)
     version_errors, version_warnings = versions.check_versions(resolved, params["matrix"], today)
     return dict(changed=False, versions=resolved,
                 errors=errors + config_errors + version_errors,

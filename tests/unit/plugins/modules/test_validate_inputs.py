@@ -35,6 +35,7 @@ def test_run_clean():
     ({"min_python_version": "%d.%d" % (sys.version_info[0], sys.version_info[1] + 1)}, "is too old"),
     ({"versions": {"kserve": "0.7.0"}}, "KServe 0.7.0 is not a version"),
     ({"config": {}}, "kserve_gke_project: is required"),
+    ({"versions": "0.20.0"}, "kserve_gke_versions: must be a mapping of component to version, got '0.20.0'"),
 ])
 def test_run_collects_errors(changes, fragment):
     result = validate_inputs.run(dict(PARAMS, **changes))
