@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from ansible.module_utils.urls import open_url
+
 try:
     import yaml
     HAS_YAML = True
@@ -42,6 +44,23 @@ def source_of(relative, base_url, local_dir):
     if local_dir:
         return "file", "%s/%s" % (local_dir.rstrip("/"), relative)
     return "url", "%s/%s" % ((base_url or "https://github.com").rstrip("/"), relative)
+
+
+def read_source(relative, base_url, local_dir, timeout):
+    """(bytes, where) of a release file by its path relative to github.com: from local_dir, or downloaded."""
+    kind, where = source_of(relative, base_url, local_dir)
+    if kind == "file":
+        try:
+            with open(where, "rb") as handle:
+                return handle.read(), where
+        except OSError as exc:
+            raise ManifestError("Cannot read %s: %s. Fix: mirror the release file into "
+                                "kserve_gke_release_dir with GitHub's layout." % (where, exc))
+    try:
+        return open_url(where, timeout=timeout, follow_redirects="all").read(), where
+    except Exception as exc:  # pylint: disable=broad-except  # urllib, ssl and socket errors alike
+        raise ManifestError("Cannot download %s: %s. Fix: check the version exists upstream and the network "
+                            "path, or set kserve_gke_release_base to a mirror." % (where, exc))
 
 
 def check_sha256(data, expected, where):

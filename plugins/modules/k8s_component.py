@@ -210,7 +210,6 @@ requests:
 import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.mlops.kserve_gke.plugins.module_utils import cluster as k8s
 from ansible_collections.mlops.kserve_gke.plugins.module_utils import components, diagnosis, manifests
@@ -255,18 +254,7 @@ def argspec():
 
 def read_release_file(path, params):
     """(objects, sha256) of one release file, read once."""
-    kind, where = manifests.source_of(path, params["base_url"], params["local_dir"])
-    try:
-        if kind == "file":
-            with open(where, "rb") as handle:
-                data = handle.read()
-        else:
-            data = open_url(where, timeout=params["timeout"], follow_redirects="all").read()
-    except Exception as exc:  # pylint: disable=broad-except  # file, urllib, ssl and socket errors alike
-        raise components.ComponentError(
-            "Cannot read %s: %s. Fix: check that the version exists upstream and the network path, or set "
-            "kserve_gke_release_base to a mirror (kserve_gke_release_dir to a directory with GitHub's layout)"
-            % (where, exc)) from exc
+    data, where = manifests.read_source(path, params["base_url"], params["local_dir"], params["timeout"])
     digest = manifests.check_sha256(data, params["checksums"].get(path), where)
     crds, namespaces, others = manifests.split(data.decode("utf-8"), where)
     return crds + namespaces + others, digest

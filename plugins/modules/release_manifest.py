@@ -81,7 +81,6 @@ summary:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.urls import open_url
 from ansible_collections.mlops.kserve_gke.plugins.module_utils import manifests
 
 
@@ -95,24 +94,8 @@ def argspec():
     )
 
 
-def read(kind, where, timeout):
-    if kind == "file":
-        try:
-            with open(where, "rb") as handle:
-                return handle.read()
-        except OSError as exc:
-            raise manifests.ManifestError("Cannot read %s: %s. Fix: mirror the release file into "
-                                          "kserve_gke_release_dir with GitHub's layout." % (where, exc))
-    try:
-        return open_url(where, timeout=timeout, follow_redirects="all").read()
-    except Exception as exc:  # pylint: disable=broad-except  # urllib, ssl and socket errors alike
-        raise manifests.ManifestError("Cannot download %s: %s. Fix: check the version exists upstream and the "
-                                      "network path, or set kserve_gke_release_base to a mirror." % (where, exc))
-
-
 def run(params):
-    kind, where = manifests.source_of(params["path"], params["base_url"], params["local_dir"])
-    data = read(kind, where, params["timeout"])
+    data, where = manifests.read_source(params["path"], params["base_url"], params["local_dir"], params["timeout"])
     digest = manifests.check_sha256(data, params["sha256"], where)
     return dict(manifests.parts(data.decode("utf-8"), where), changed=False, source=where, sha256=digest)
 
