@@ -98,25 +98,22 @@ class Cluster:
                     raise NotServed("%s %s" % (api_version, kind)) from exc
         return self._resources[key]
 
-    def forget_kinds(self):
-        """After CRDs were created: the next look-up of an unknown kind asks discovery again."""
-        self.dynamic.resources.invalidate_cache()
-
     def _call(self, method, *args, **kwargs):
         self.requests += 1
         return getattr(self.dynamic, method)(*args, **kwargs)
 
-    def get(self, obj):
-        """The cluster's copy of an object, or None."""
+    def _locate(self, obj):
+        """(resource, name, namespace) of an object (namespace None for a cluster-scoped kind); NotServed."""
         meta = obj.get("metadata") or {}
+        res = self.resource(obj["apiVersion"], obj["kind"])
+        return res, meta.get("name"), meta.get("namespace") if res.namespaced else None
+
+    def get(self, obj):
+        """The cluster's copy of an object, or None (gone, or of a kind no longer served)."""
         try:
-            res = self.resource(obj["apiVersion"], obj["kind"])
-        except NotServed:
-            return None
-        try:
-            return self._call("get", res, name=meta.get("name"), namespace=meta.get("namespace")
-                              if res.namespaced else None).to_dict()
-        except NotFoundError:
+            res, name, namespace = self._locate(obj)
+            return self._call("get", res, name=name, namespace=namespace).to_dict()
+        except (NotServed, NotFoundError):
             return None
 
     def list(self, api_version, kind, namespace=None):
@@ -136,24 +133,17 @@ class Cluster:
     def apply(self, obj, field_manager, dry_run=False):
         """Server-side apply (forcing conflicts: the collection owns what it applies); the object as the server
         has it, or would have it."""
-        meta = obj.get("metadata") or {}
-        res = self.resource(obj["apiVersion"], obj["kind"])
-        return self._call("server_side_apply", res, body=obj, name=meta.get("name"),
-                          namespace=meta.get("namespace") if res.namespaced else None,
+        res, name, namespace = self._locate(obj)
+        return self._call("server_side_apply", res, body=obj, name=name, namespace=namespace,
                           field_manager=field_manager, force_conflicts=True,
                           **({"dry_run": "All"} if dry_run else {})).to_dict()
 
     def delete(self, obj):
         """Delete an object; False when it was gone already."""
-        meta = obj.get("metadata") or {}
         try:
-            res = self.resource(obj["apiVersion"], obj["kind"])
-        except NotServed:
-            return False
-        try:
-            self._call("delete", res, name=meta.get("name"),
-                       namespace=meta.get("namespace") if res.namespaced else None)
-        except NotFoundError:
+            res, name, namespace = self._locate(obj)
+            self._call("delete", res, name=name, namespace=namespace)
+        except (NotServed, NotFoundError):
             return False
         return True
 

@@ -397,7 +397,7 @@ class Run:
             waiting, state = self.wait(crds)
             if waiting:
                 return self.explain(waiting, state)
-            self.cluster.forget_kinds()
+            # The new kinds are found by Cluster.resource, which asks discovery again on a miss.
         self.converge(rest)
         if self.module.check_mode or not self.params["wait"]:
             return []
