@@ -40,6 +40,7 @@ _raw:
   elements: dict
 """
 
+import functools
 import os
 import re
 
@@ -51,7 +52,10 @@ PINS_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "playbooks", "va
 SHA256 = re.compile(r"^(sha256:)?[0-9a-fA-F]{64}$")
 
 
+@functools.lru_cache(maxsize=4)
 def read_pins(path=PINS_FILE):
+    """The collection's pins file, read once per process: role defaults call the lookup each time a task
+    templates them. Callers must not change what it returns."""
     with open(path, encoding="utf-8") as handle:
         return yaml.safe_load(handle) or {}
 

@@ -353,8 +353,10 @@ def check_config(config, defined_names=()):
         errors += check_cluster_name(present["kserve_gke_cluster_name"])
     if "gcs_model_bucket" in present:
         errors += check_bucket(present["gcs_model_bucket"])
-    if "gcs_model_prefix" in present and prefix_problem(present["gcs_model_prefix"], "gcs_model_prefix"):
-        errors.append(prefix_problem(present["gcs_model_prefix"], "gcs_model_prefix"))
+    problem = prefix_problem(present["gcs_model_prefix"], "gcs_model_prefix") if "gcs_model_prefix" in present \
+        else None
+    if problem:
+        errors.append(problem)
     errors += check_accelerator(present.get("gke_cluster_gpu_machine_type"),
                                 present.get("gke_cluster_gpu_type"),
                                 present.get("gke_cluster_gpu_count"))

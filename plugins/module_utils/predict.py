@@ -177,9 +177,8 @@ def batches(items, size):
 
 def plan_calls(base_url, model, protocol, host, tensors, input_name, batch_size):
     """What a run would send, without sending it: the URLs, the Host header, the calls and their shapes."""
-    groups = batches(tensors, batch_size)
-    return {"ready_url": endpoints(base_url, model, protocol)["ready"],
-            "predict_url": endpoints(base_url, model, protocol)["predict"],
+    groups, urls = batches(tensors, batch_size), endpoints(base_url, model, protocol)
+    return {"ready_url": urls["ready"], "predict_url": urls["predict"],
             "host": host or "", "protocol": protocol, "input_name": input_name or "",
             "inputs": len(tensors), "calls": len(groups),
             "shapes": [[len(group)] + shape_of(group[0]) for group in groups]}
