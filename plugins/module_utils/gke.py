@@ -10,6 +10,7 @@ no calls: gke_cluster's module does the I/O.
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
 
@@ -46,6 +47,44 @@ def dig(data, dotted):
 
 def is_zone(location):
     return bool(ZONE_RE.match(location))
+
+
+def locations_path(project):
+    """GKE's list of the regions and zones it offers (only in v1beta1; the v1 API has no list)."""
+    return "v1beta1/projects/%s/locations" % project
+
+
+def location_problem(location, listing):
+    """None when GKE lists the location, else what is wrong and the fix, naming the option.
+
+    listing: the answer of projects.locations.list; a Location's name may be bare or projects/P/locations/NAME.
+    """
+    names = {str(item.get("name", "")).rsplit("/", 1)[-1] for item in (listing or {}).get("locations") or []}
+    if location in names:
+        return None
+    region = location.rsplit("-", 1)[0] if is_zone(location) else location
+    zones = sorted(n for n in names if is_zone(n) and n.rsplit("-", 1)[0] == region)
+    if zones:
+        fix = "use the region %s (a regional cluster) or one of its zones: %s" % (region, ", ".join(zones))
+    else:
+        near = difflib.get_close_matches(region, sorted(n for n in names if not is_zone(n)), n=3, cutoff=0.6)
+        fix = ("did you mean %s? " % " or ".join(near) if near else "") + \
+            "use a region GKE offers, e.g. us-central1 (the list: https://cloud.google.com/compute/docs/regions-zones)"
+    return "location: %s is not a region or zone that GKE offers. Fix: %s." % (location, fix)
+
+
+def labels_action(desired, actual):
+    """The setResourceLabels action that gives the cluster the desired labels, or None.
+
+    Labels not named in desired are kept (GKE and other tools add their own); setResourceLabels replaces the
+    whole set, so the body carries them too, with the fingerprint of the set it replaces.
+    """
+    want = {str(k): str(v) for k, v in (desired.get("resourceLabels") or {}).items()}
+    have = dict(actual.get("resourceLabels") or {})
+    if all(have.get(k) == v for k, v in want.items()):
+        return None
+    return {"kind": "set_labels", "pool": None, "from": have,
+            "body": {"resourceLabels": dict(have, **want), "labelFingerprint": actual.get("labelFingerprint", "")}}
 
 
 def cluster_path(project, location, name=None):
@@ -178,11 +217,14 @@ def plan(desired, actual, sizes=None):
 
     sizes: {pool name: nodes per zone now} for pools without autoscaling (GKE's
     NodePool does not report it; its instance group managers do).
-    actions: dicts {"kind": create_pool|set_autoscaling|set_size, "pool": name, "body": ...},
+    actions: dicts {"kind": set_labels|create_pool|set_autoscaling|set_size, "pool": name, "body": ...},
     each an update GKE can make in place. fixed_drift: readable lines for fields
     that differ and that this module will not change in place, each with the fix.
     """
     actions, drift = [], []
+    labels = labels_action(desired, actual)
+    if labels:
+        actions.append(labels)
     for field, label, fix in CLUSTER_FIXED:
         want = dig(desired, field)
         if want is not None and not _same(want, dig(actual, field)):
@@ -264,7 +306,9 @@ def apply_actions(cluster, actions):
     after = dict(cluster)
     pools = [dict(p) for p in cluster.get("nodePools") or []]
     for action in actions:
-        if action["kind"] == "create_pool":
+        if action["kind"] == "set_labels":
+            after["resourceLabels"] = action["body"]["resourceLabels"]
+        elif action["kind"] == "create_pool":
             pools.append(action["body"]["nodePool"])
         else:
             for pool in pools:

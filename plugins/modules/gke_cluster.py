@@ -12,7 +12,7 @@ short_description: A GKE cluster with a system node pool and a GPU node pool, ma
 version_added: "0.2.0"
 description:
   - Reads the cluster, compares it with the options, and only then creates it, adds a missing
-    node pool, resizes a pool or changes its autoscaling, through the GKE REST API
+    node pool, resizes a pool or changes its autoscaling, or sets missing labels, through the GKE REST API
     (container.googleapis.com/v1). A pool's current size comes from the Compute Engine API.
   - Node pool fields whose change recreates every node (machine type, accelerators, disk, image type, spot) and
     cluster settings this module does not update (Workload Identity pool, release channel) are
@@ -30,7 +30,10 @@ options:
     type: str
     required: true
   location:
-    description: A zone (zonal cluster) or a region (regional cluster, pools span its zones).
+    description:
+      - A zone (zonal cluster) or a region (regional cluster, pools span its zones).
+      - When the cluster is not found, the module reads GKE's list of locations (C(v1beta1 projects.locations.list))
+        and fails, before any write, on one GKE does not offer, naming the region's zones or the nearest regions.
     type: str
     required: true
   state:
@@ -60,7 +63,10 @@ options:
     type: bool
     default: true
   labels:
-    description: Resource labels on the cluster.
+    description:
+      - Resource labels on the cluster. On an existing cluster, a label missing or with another value is set
+        (C(setResourceLabels), with the fingerprint of the set it replaces); labels not named here are kept,
+        since GKE and other tools add their own.
     type: dict
     default: {}
   system_pool:
@@ -296,6 +302,22 @@ def _read_sizes(compute, desired, cluster):
     return sizes
 
 
+def _label_changes(action):
+    if action["kind"] != "set_labels":
+        return ""
+    before, after = action["from"], action["body"]["resourceLabels"]
+    return ", ".join("%s: %s -> %s" % (k, before.get(k, "(none)"), v) for k, v in sorted(after.items())
+                     if before.get(k) != v)
+
+
+def _check_location(session, project, location):
+    """Refuse, before any write, a location GKE does not list."""
+    listing = session.call("GET", gke.locations_path(project), what="Reading the locations GKE offers")
+    problem = gke.location_problem(location, listing)
+    if problem:
+        raise GcpError("Nothing was changed: " + problem, field="location")
+
+
 def run(params, check_mode, environ):
     errors = gke.check_options(params)
     if errors:
@@ -308,7 +330,15 @@ def run(params, check_mode, environ):
     waiter = gke.OperationWaiter(session, project, params["location"], params["wait_timeout"],
                                  params["poll_interval"])
     what = "Reading cluster %s" % params["name"]
-    current = _wait_until_settled(session, path, waiter, session.call("GET", path, missing_ok=True, what=what))
+    try:
+        found = session.call("GET", path, missing_ok=True, what=what)
+    except GcpError as exc:
+        if exc.status == 400:  # GKE's answer for a location it does not have
+            _check_location(session, project, params["location"])
+        raise
+    if found is None:
+        _check_location(session, project, params["location"])
+    current = _wait_until_settled(session, path, waiter, found)
     result = dict(changed=False, actions=[], drift=[], operations=waiter.trail)
 
     if params["state"] == "absent":
@@ -356,15 +386,18 @@ def run(params, check_mode, environ):
                            "\n- %s" % (params["name"], "\n- ".join(drift)))
         result["diff"] = dict(before=gke.summary(current), after=gke.summary(gke.apply_actions(current, actions)))
         for action in actions:
-            label = {"create_pool": "create node pool %(pool)s",
+            label = {"set_labels": "set the cluster labels (%(changes)s)",
+                     "create_pool": "create node pool %(pool)s",
                      "set_autoscaling": "set the autoscaling of node pool %(pool)s",
                      "set_size": "resize node pool %(pool)s from %(from)s to %(to)s nodes per zone"}[action["kind"]] \
-                % dict(action, to=action["body"].get("nodeCount"))
+                % dict(action, to=action["body"].get("nodeCount"), changes=_label_changes(action))
             result["actions"].append(label)
             result["changed"] = True
             if check_mode:
                 continue
-            if action["kind"] == "create_pool":
+            if action["kind"] == "set_labels":
+                target = path + ":setResourceLabels"
+            elif action["kind"] == "create_pool":
                 target = path + "/nodePools"
             else:
                 verb = "setAutoscaling" if action["kind"] == "set_autoscaling" else "setSize"

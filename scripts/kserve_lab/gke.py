@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import copy
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -44,6 +45,24 @@ CHANNELS = {
                "valid": ["1.34.8-gke.1425000", "1.34.7-gke.1160000", "1.33.9-gke.1205000"]},
     "EXTENDED": {"default": "1.34.8-gke.1425000",
                  "valid": ["1.34.8-gke.1425000", "1.33.9-gke.1205000", "1.33.5-gke.1162000", "1.32.11-gke.1050000"]},
+}
+# The regions GKE offers and their zones (Google's public region list, late 2026; not every region's zones
+# are a, b, c: us-central1 has f, us-east1 and europe-west1 start at b). A stand-in for
+# v1beta1 projects.locations.list, which the gke_cluster module reads before it creates anything:
+# a location outside it gets GKE's 400 'Location "X" does not exist.' on every call.
+REGION_ZONES = {
+    "us-central1": "abcf", "us-east1": "bcd", "us-east4": "abc", "us-east5": "abc", "us-south1": "abc",
+    "us-west1": "abc", "us-west2": "abc", "us-west3": "abc", "us-west4": "abc",
+    "northamerica-northeast1": "abc", "northamerica-northeast2": "abc", "northamerica-south1": "abc",
+    "southamerica-east1": "abc", "southamerica-west1": "abc",
+    "europe-west1": "bcd", "europe-west2": "abc", "europe-west3": "abc", "europe-west4": "abc",
+    "europe-west6": "abc", "europe-west8": "abc", "europe-west9": "abc", "europe-west10": "abc",
+    "europe-west12": "abc", "europe-north1": "abc", "europe-north2": "abc", "europe-central2": "abc",
+    "europe-southwest1": "abc",
+    "asia-east1": "abc", "asia-east2": "abc", "asia-northeast1": "abc", "asia-northeast2": "abc",
+    "asia-northeast3": "abc", "asia-south1": "abc", "asia-south2": "abc", "asia-southeast1": "abc",
+    "asia-southeast2": "abc", "australia-southeast1": "abc", "australia-southeast2": "abc",
+    "me-central1": "abc", "me-central2": "abc", "me-west1": "abc", "africa-south1": "abc",
 }
 ROLLOUT = {"1.36.4-gke.1052000": ("us-central1", "us-east1"), "1.35.9-gke.1185000": ("us-central1", "us-east1")}
 DEFAULT_VERSION = CHANNELS["REGULAR"]["default"]
@@ -82,11 +101,12 @@ def _alias_matches(asked, versions):
 # Real durations, in seconds, before the latency knob scales them.
 DURATIONS = {"CREATE_CLUSTER": 300, "DELETE_CLUSTER": 180, "CREATE_NODE_POOL": 120,
              "DELETE_NODE_POOL": 90, "SET_NODE_POOL_SIZE": 30, "SET_NODE_POOL_MANAGEMENT": 10,
-             "UPDATE_CLUSTER": 20}
+             "UPDATE_CLUSTER": 20, "SET_LABELS": 5}
 PENDING_SHARE = 0.05
 ZONE_RE = re.compile(r"^([a-z]+-[a-z]+[0-9]+)-([a-z])$")
 REGION_RE = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 NAME_RE = re.compile(r"^[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?$")
+LOCATIONS_RE = re.compile(r"^/v1beta1/projects/(?P<project>[^/]+)/locations$")
 
 PATH_RE = re.compile(
     r"^/v1/projects/(?P<project>[^/]+)/(?:locations|zones)/(?P<location>[^/]+)"
@@ -100,10 +120,39 @@ def _now_iso(ts=None):
 
 
 def zones_of(location):
-    """The zones a zonal or regional cluster spans."""
+    """The zones a zonal or regional cluster spans: a regional one takes three of its region's zones by
+    default (GKE's docs on regional clusters), also in a region that has four."""
     if ZONE_RE.match(location):
         return [location]
-    return ["%s-%s" % (location, suffix) for suffix in "abc"]
+    return ["%s-%s" % (location, suffix) for suffix in REGION_ZONES.get(location, "")[:3]]
+
+
+def location_exists(location):
+    """Whether GKE offers the region or zone ("-", every location, is allowed where GKE lists across them)."""
+    zone = ZONE_RE.match(location)
+    if zone:
+        return zone.group(2) in REGION_ZONES.get(zone.group(1), "")
+    return location in REGION_ZONES
+
+
+def require_location(location):
+    """GKE's 400 for a location it does not have, on any call that names one."""
+    if location != "-" and not location_exists(location):
+        raise ApiError(400, 'Location "%s" does not exist.' % location, reason="badRequest")
+
+
+def label_fingerprint(labels):
+    """GKE's labelFingerprint: 8 hex digits that change with every label set."""
+    return hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def list_locations(project):
+    """v1beta1 projects.locations.list: every region and zone, in the API's Location shape."""
+    found = []
+    for region, suffixes in sorted(REGION_ZONES.items()):
+        found.append({"name": "projects/%s/locations/%s" % (project, region), "type": "REGION", "recommended": True})
+        found.extend({"name": "projects/%s/locations/%s-%s" % (project, region, s), "type": "ZONE", "recommended": True} for s in suffixes)
+    return {"locations": found}
 
 
 def resolve_version(asked, channel, location):
@@ -349,8 +398,6 @@ class GkeState:
                                 "'(?:[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?)' (only alphanumerics and '-' allowed, must "
                                 "start with a letter and end with an alphanumeric, and must be no longer than 40 "
                                 "characters)." % name)
-        if not (ZONE_RE.match(location) or REGION_RE.match(location)):
-            raise ApiError(404, "Location \"%s\" does not exist." % location, reason="notFound")
         key = (project, location, name)
         if key in self.clusters:
             raise ApiError(409, "Already exists: projects/%s/locations/%s/clusters/%s." % key, reason="alreadyExists")
@@ -372,6 +419,7 @@ class GkeState:
             "createTime": _now_iso(), "currentMasterVersion": version, "currentNodeVersion": version,
             "initialClusterVersion": version, "locations": zones_of(location),
             "releaseChannel": {"channel": channel}, "_project": project,
+            "labelFingerprint": label_fingerprint(spec.get("resourceLabels") or {}),
             "nodePools": [self._new_pool(project, location, name, p, version) for p in pools],
         })
         if self.ca_factory:
@@ -457,6 +505,26 @@ class GkeState:
         self._save()
         return op
 
+    def set_labels(self, project, location, name, body):
+        """clusters.setResourceLabels: the whole label set, guarded by the fingerprint of the one it replaces
+        (GKE's 400 failedPrecondition on a stale or missing fingerprint)."""
+        self.validator.check("SetLabelsRequest", body or {}, "")
+        key = (project, location, name)
+        cluster = self._cluster(*key)
+        supplied = (body or {}).get("labelFingerprint") or ""
+        expected = cluster.setdefault("labelFingerprint", label_fingerprint(cluster.get("resourceLabels") or {}))
+        if supplied != expected:
+            raise ApiError(400, "Labels could not be set due to fingerprint mismatch; try again with the proper "
+                                "fingerprint: incorrect fingerprint supplied was \"%s\", the expected one is \"%s\"."
+                           % (supplied, expected), reason="failedPrecondition",
+                           status="FAILED_PRECONDITION")
+        self._busy(key, name)
+        labels = dict((body or {}).get("resourceLabels") or {})
+        cluster.update(resourceLabels=labels, labelFingerprint=label_fingerprint(labels))
+        op = self._start(project, location, "SET_LABELS", cluster["selfLink"], {"kind": "labels_set"}, key)
+        self._save()
+        return op
+
     def workload_pools(self, project):
         """The Workload Identity pools of the project's clusters (IAM accepts members of these only)."""
         with self.lock:
@@ -498,6 +566,13 @@ class GkeState:
     def route(self, method, path, body):
         if path.startswith("/compute/v1/"):
             return self.instance_group_manager(method, path)
+        listing = LOCATIONS_RE.match(path)
+        if listing:
+            if method != "GET":
+                raise ApiError(405, "Method not allowed.")
+            if self.services is not None:
+                self.services.require(listing.group("project"), "container.googleapis.com")
+            return 200, list_locations(listing.group("project"))
         match = PATH_RE.match(path)
         if not match:
             raise ApiError(404, "The requested URL %s was not found on this server." % path)
@@ -506,11 +581,10 @@ class GkeState:
                                                       g["operation"], g["verb"])
         if self.services is not None:
             self.services.require(project, "container.googleapis.com")
+        require_location(location)
         if g["config"]:
             if method != "GET":
                 raise ApiError(405, "Method not allowed.")
-            if not (ZONE_RE.match(location) or REGION_RE.match(location)):
-                raise ApiError(404, "Location \"%s\" does not exist." % location, reason="notFound")
             return 200, server_config(location)
         with self.lock:
             self.advance()
@@ -538,6 +612,8 @@ class GkeState:
                     return 200, self.public(self.with_counts(self._cluster(project, location, cluster)))
                 if method == "DELETE" and not verb:
                     return 200, self.public(self.delete_cluster(project, location, cluster))
+                if method == "POST" and verb == "setResourceLabels":
+                    return 200, self.public(self.set_labels(project, location, cluster, body))
             elif pool is None:
                 if method == "GET":
                     return 200, {"nodePools": self.public(self._cluster(project, location, cluster)["nodePools"])}

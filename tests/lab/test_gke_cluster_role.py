@@ -5,7 +5,9 @@ run sends none either, transient faults are ridden out, and a permanent one
 stops with a message that says what to do, after which a re-run converges."""
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 
 import pytest
 
@@ -94,6 +96,45 @@ def test_autoscaling_drift_is_converged_and_fixed_drift_is_refused(lab):
                     "-e", "gke_cluster_gpu_machine_type=n1-standard-8")
     assert proc.returncode != 0
     assert "machine type is 'n1-standard-4', wanted 'n1-standard-8'" in proc.stdout and "Fix:" in proc.stdout
+    assert lab.writes(before) == []
+
+
+def test_a_location_gke_does_not_offer_is_refused_before_anything_gke_is_written(lab):
+    """Issue 16, item 7: us-central1-z and mars-west1 pass the format check; GKE's list of locations does not
+    have them, and the role says so, with the region's zones or the nearest regions, before any GKE write."""
+    before = len(lab.requests())
+    for location, offered in (("us-central1-z", "us-central1-a, us-central1-b, us-central1-c, us-central1-f"),
+                              ("mars-west1", "use a region GKE offers")):
+        proc = lab.play("gke_cluster", "-e", "kserve_gke_location=%s" % location)
+        assert proc.returncode != 0
+        text = " ".join(proc.stdout.split())
+        assert "location: %s is not a region or zone that GKE offers" % location in text, text[-2000:]
+        assert offered in text and "location is kserve_gke_location" in text
+    assert [r for r in lab.writes(before) if r["service"] == "gke"] == []
+
+
+def test_label_drift_is_converged_keeping_labels_set_by_others(lab, tmp_path):
+    """Issue 16, item 7: labels were never updated on an existing cluster. The role now sets the ones it is
+    given, with GKE's fingerprint, and keeps the ones gcloud (or GKE) put there."""
+    assert lab.play("gke_cluster").returncode == 0
+    env = lab.client_env(CLOUDSDK_CONFIG=str(tmp_path / "gcloud"))
+    done = subprocess.run(["gcloud", "container", "clusters", "update", "kserve-lab", "--zone", "us-central1-a",
+                           "--update-labels", "owner=someone"], capture_output=True, text=True, env=env,
+                          timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    labels = '{"gke_cluster_labels": {"team": "ml", "cost-center": "42"}}'
+    before = len(lab.requests())
+    proc = lab.play("gke_cluster", "-e", labels)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "set the cluster labels (cost-center: (none) -> 42, team: (none) -> ml)" in proc.stdout
+    assert [r["path"].rsplit("/", 1)[1] for r in lab.writes(before)] == ["kserve-lab:setResourceLabels"]
+    described = subprocess.run(["gcloud", "container", "clusters", "describe", "kserve-lab", "--zone",
+                                "us-central1-a", "--format", "json(resourceLabels)"], capture_output=True, text=True,
+                               env=env, timeout=180, check=True)
+    # setResourceLabels replaces the whole set: gcloud's --update-labels sent owner alone, dropping managed-by.
+    assert json.loads(described.stdout)["resourceLabels"] == {"owner": "someone", "team": "ml", "cost-center": "42"}
+    before = len(lab.requests())
+    assert recap(lab.play("gke_cluster", "-e", labels))["changed"] == "0"
     assert lab.writes(before) == []
 
 

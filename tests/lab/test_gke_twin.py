@@ -237,3 +237,41 @@ def test_every_request_is_logged(lab):
     assert creates and all(e["mutating"] for e in creates)
     assert any(e["service"] == "serviceusage" for e in entries)
     assert not any(e["mutating"] for e in entries if e["method"] == "GET")
+
+
+def test_locations_are_listed_in_v1beta1_and_others_refused(lab, tmp_path):
+    """GKE lists its locations only in v1beta1; a location it does not have gets 400 on any call, as gcloud
+    shows it (terraform-google-kubernetes-engine#444: 'code=400, message=Location "=europe-west2-a" does not
+    exist.')."""
+    listing = api(lab, "container", "v1beta1").projects().locations().list(
+        parent="projects/%s" % PROJECT).execute()["locations"]
+    names = {item["name"].rsplit("/", 1)[1]: item["type"] for item in listing}
+    assert names["us-central1"] == "REGION" and names["us-central1-f"] == "ZONE"
+    assert "us-central1-d" not in names and "us-east1-a" not in names and "us-east1-b" in names
+    proc = gcloud(lab, tmp_path, "container", "clusters", "describe", "x", "--zone", "us-central1-z")
+    assert proc.returncode != 0
+    assert 'code=400, message=Location "us-central1-z" does not exist.' in proc.stderr
+    with pytest.raises(HttpError) as refused:
+        api(lab, "container", "v1").projects().locations().getServerConfig(
+            name="projects/%s/locations/mars-west1" % PROJECT).execute()
+    assert refused.value.resp.status == 400
+
+
+def test_labels_are_set_whole_with_the_current_fingerprint(lab):
+    container = api(lab, "container", "v1")
+    clusters = container.projects().locations().clusters()
+    body = {"cluster": {"name": "labelled", "resourceLabels": {"a": "1"}, "nodePools": [{"name": "p"}]}}
+    wait(container, clusters.create(parent=PARENT, body=body).execute())
+    name = PARENT + "/clusters/labelled"
+    first = clusters.get(name=name).execute()
+    for stale in ("", "0000beef"):
+        with pytest.raises(HttpError) as refused:
+            clusters.setResourceLabels(name=name, body={"resourceLabels": {"b": "2"},
+                                                        "labelFingerprint": stale}).execute()
+        assert refused.value.resp.status == 400 and error(refused.value)["status"] == "FAILED_PRECONDITION"
+        assert "Labels could not be set due to fingerprint mismatch" in error(refused.value)["message"]
+    wait(container, clusters.setResourceLabels(name=name, body={
+        "resourceLabels": {"b": "2"}, "labelFingerprint": first["labelFingerprint"]}).execute())
+    second = clusters.get(name=name).execute()
+    assert second["resourceLabels"] == {"b": "2"} and second["labelFingerprint"] != first["labelFingerprint"]
+    wait(container, clusters.delete(name=name).execute())

@@ -239,3 +239,42 @@ def test_check_version_refuses_what_the_channel_does_not_offer(channel, asked, f
     assert resolved is None and len(errors) == 1
     for fragment in fragments:
         assert fragment in errors[0]
+
+
+LISTING = {"locations": [{"name": "projects/p/locations/us-central1", "type": "REGION"},
+                         {"name": "projects/p/locations/us-central1-a", "type": "ZONE"},
+                         {"name": "projects/p/locations/us-central1-f", "type": "ZONE"},
+                         {"name": "us-east1", "type": "REGION"}, {"name": "us-east1-b", "type": "ZONE"},
+                         {"name": "europe-west4", "type": "REGION"}]}
+
+
+@pytest.mark.parametrize("location", ["us-central1", "us-central1-f", "us-east1", "us-east1-b"])
+def test_location_problem_accepts_what_gke_lists(location):
+    assert gke.location_problem(location, LISTING) is None
+
+
+@pytest.mark.parametrize("location, words", [
+    ("us-central1-z", ["location: us-central1-z", "us-central1 (a regional cluster)", "us-central1-a, us-central1-f"]),
+    ("us-east1-a", ["us-east1-b"]),
+    ("mars-west1", ["location: mars-west1 is not", "us-central1"]),
+    ("europe-west5", ["did you mean europe-west4?"]),
+])
+def test_location_problem_names_the_option_and_what_exists(location, words):
+    problem = gke.location_problem(location, LISTING)
+    for word in words:
+        assert word in problem
+
+
+def test_plan_sets_missing_labels_and_keeps_foreign_ones():
+    desired = gke.cluster_body(dict(PARAMS, labels={"team": "ml", "env": 3}), "proj")
+    actual = as_gke_returns(desired)
+    actual.update(resourceLabels={"team": "ops", "goog-gke-thing": "x"}, labelFingerprint="abcd1234")
+    actions, drift = gke.plan(desired, actual)
+    assert drift == []
+    assert actions == [{"kind": "set_labels", "pool": None, "from": {"team": "ops", "goog-gke-thing": "x"},
+                        "body": {"resourceLabels": {"team": "ml", "env": "3", "goog-gke-thing": "x"},
+                                 "labelFingerprint": "abcd1234"}}]
+    assert gke.summary(gke.apply_actions(actual, actions))["labels"] == {"team": "ml", "env": "3",
+                                                                          "goog-gke-thing": "x"}
+    actual["resourceLabels"] = dict(actions[0]["body"]["resourceLabels"])
+    assert gke.plan(desired, actual) == ([], [])
