@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import re
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcs import prefix_problem, savedmodel_problem
 
 # Google Cloud project IDs: 6 to 30 characters, lowercase letters, digits and
@@ -341,7 +343,40 @@ def check_helm(binary, version_output):
     return []
 
 
-def check_config(config, defined_names=()):
+def _without_required(spec):
+    """An option's spec for checking a value that is given: required and defaults do not apply to it, while
+    its suboptions keep theirs (an InferenceService item without a name is still refused)."""
+    return {k: v for k, v in spec.items() if k not in ("required", "default")}
+
+
+# Variables with checks of their own above, whose messages say more than a type or choice error.
+CHECKED_ON_THEIR_OWN = frozenset(("kserve_deployment_mode", "istio_install_method", "istio_helm_values",
+                                  "gcs_model_prefix", "gcs_model_bucket", "gcs_model_source"))
+
+
+def check_role_settings(config, role_specs):
+    """Each role variable the inventory sets, checked against its role's meta/argument_specs.yml (type, choices,
+    suboptions) with Ansible's own validator, as the role would check it when it runs; here, before any change.
+
+    role_specs: {role: {option: spec}}, the `main` entry point's options of each role.
+    """
+    errors = []
+    for role, options in sorted((role_specs or {}).items()):
+        for name in sorted((set(options) & set(config)) - CHECKED_ON_THEIR_OWN):
+            if config[name] is None:
+                continue
+            spec = _without_required(options[name])
+            result = ArgumentSpecValidator({name: spec}).validate({name: config[name]})
+            for message in result.error_messages:
+                if spec.get("choices"):
+                    fix = "use one of %s" % ", ".join(str(c) for c in spec["choices"])
+                else:
+                    fix = "give it as the role documents it (ansible-doc -t role mlops.kserve_gke.%s)" % role
+                errors.append(_problem(name, message.rstrip("."), fix))
+    return errors
+
+
+def check_config(config, defined_names=(), role_specs=None):
     """Check every known inventory variable; return (errors, warnings)."""
     errors = check_required(config, REQUIRED)
     present = {k: v for k, v in config.items() if not _is_empty(v)}
@@ -365,6 +400,7 @@ def check_config(config, defined_names=()):
     errors += check_public_read(present)
     errors += check_istio_install(present)
     errors += check_ingress_class(present)
+    errors += check_role_settings(present, role_specs)
     mode_errors, mode_warnings = check_deployment_mode(present)
     renamed_errors, warnings = check_renamed(defined_names)
     return errors + mode_errors + renamed_errors, warnings + mode_warnings

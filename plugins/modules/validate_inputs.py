@@ -28,6 +28,13 @@ options:
       - Variables that are not set may be left out or given as null.
     type: dict
     required: true
+  role_specs:
+    description:
+      - Each role's C(meta/argument_specs.yml) options (entry point C(main)), by role, as the lookup
+        P(mlops.kserve_gke.argument_specs#lookup) reads them. Every role variable O(config) holds is checked against its
+        spec (type, choices, suboptions) before any role runs.
+    type: dict
+    default: {}
   defined_names:
     description:
       - Names of all variables defined for the host, used to find renamed or removed ones.
@@ -137,6 +144,7 @@ from ansible_collections.mlops.kserve_gke.plugins.module_utils import inputs, ve
 def argspec():
     return dict(
         config=dict(type="dict", required=True),
+        role_specs=dict(type="dict", default={}),
         defined_names=dict(type="list", elements="str", default=[]),
         versions=dict(type="raw", default={}),
         version_defaults=dict(type="dict", required=True),
@@ -183,7 +191,8 @@ def run(params, helm=None):
                          tuple(sys.version_info[:3]), params["min_python_version"])
     if helm is not None:
         errors += inputs.check_helm(*helm)
-    config_errors, config_warnings = inputs.check_config(params["config"], params["defined_names"])
+    config_errors, config_warnings = inputs.check_config(params["config"], params["defined_names"],
+                                                         params["role_specs"])
     user = params["versions"] if params["versions"] is not None else {}
     if not isinstance(user, dict):
         config_errors.append("kserve_gke_versions: must be a mapping of component to version, got %r. Fix: write "

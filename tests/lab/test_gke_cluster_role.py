@@ -22,6 +22,26 @@ def test_bad_input_is_stopped_before_any_request(lab):
     assert lab.requests()[before:] == []
 
 
+@pytest.mark.parametrize("extra, words", [
+    ('{"gcs_model_storage_class": "COLDEST"}', ["gcs_model_storage_class: value of gcs_model_storage_class must be",
+                                                "Fix: use one of STANDARD, NEARLINE, COLDLINE, ARCHIVE"]),
+    ('{"knative_domain_mode": "custom"}', ["knative_domain_mode is custom but knative_domain is empty. Fix:"]),
+    ('{"inference_service_models": [{"name": "dogs", "gpus": -1}]}', ["gpus -1 is not a number of GPUs"]),
+    ('{"inference_service_models": [{"name": "dogs", "storage_uri": "s3://b/m"}]}', ["is in S3"]),
+    ('{"inference_service_models": [{"gpus": 1}]}', ["inference_service_models:", "missing required arguments: name"]),
+])
+def test_settings_of_later_roles_are_refused_before_the_first_request(lab, extra, words):
+    """Issue 16, item 7: role settings and InferenceService items were checked only when their role ran, after
+    the cluster and the stack were built; the validation play now checks them first, whatever the tags."""
+    before = len(lab.requests())
+    proc = lab.play("gke_cluster", "-e", extra)
+    assert proc.returncode != 0
+    text = " ".join(proc.stdout.split())
+    for word in words:
+        assert word in text, text[-2000:]
+    assert lab.requests()[before:] == []
+
+
 def test_check_mode_on_an_empty_project_writes_nothing(lab):
     before = len(lab.requests())
     proc = lab.play("gke_cluster", "--check", "--diff")
