@@ -8,13 +8,15 @@ uniform bucket-level access refusing object ACLs (400)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
 import socket
 import threading
+import traceback
 from functools import partial
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from gcp_storage_emulator.server import RequestHandler
 from gcp_storage_emulator.storage import Storage
@@ -61,6 +63,32 @@ class LabStorage(Storage):
         with self.config_lock:
             super()._write_config_to_file()
 
+    def _object_path(self, bucket_name, file_name):
+        """Where an object's bytes are kept on disk. GCS takes any name but "." and ".." (a/../b, a//b and a/./b
+        are three objects); the emulator maps names onto paths, refusing ".." segments with an exception and
+        folding the others together. Plain names keep the emulator's path; the others get one of their own."""
+        segments = file_name.split("/")
+        if file_name.startswith("/") or "\\" in file_name or any(s in ("", ".", "..") for s in segments):
+            return "%s/.lab-names/%s" % (bucket_name, hashlib.sha256(file_name.encode("utf-8")).hexdigest())
+        return super()._object_path(bucket_name, file_name)
+
+    base_url = None
+
+    def media_link(self, obj):
+        """GCS's mediaLink: the object's name percent-encoded (the emulator leaves it raw, and a client then
+        reads a/../b as b), on this server's address."""
+        return "%s/download/storage/v1/b/%s/o/%s?generation=%s&alt=media" % (
+            self.base_url, quote(obj["bucket"], safe=""), quote(obj["name"], safe=""), obj["generation"])
+
+    def rebase_links(self, base_url):
+        """Point every stored mediaLink at this server: the emulator keeps the address an object was written
+        through, and a lab restarted on another port would hand out dead download links (GCS's never move)."""
+        self.base_url = base_url
+        for objects in self.objects.values():
+            for obj in objects.values():
+                if obj.get("mediaLink"):
+                    obj["mediaLink"] = self.media_link(obj)
+
     def generation(self, bucket, name):
         obj = self.objects.get(bucket, {}).get(name)
         return int(obj["generation"]) if obj else 0
@@ -83,9 +111,27 @@ class LabStorage(Storage):
             config.setdefault("uniformBucketLevelAccess", {"enabled": False})
         return super().create_bucket(bucket_name, bucket_obj)
 
+    def create_resumable_upload(self, bucket_name, file_name, file_obj):
+        check_object_name(file_name)
+        return super().create_resumable_upload(bucket_name, file_name, file_obj)
+
     def create_file(self, bucket_name, file_name, content, file_obj, file_id=None):
+        check_object_name(file_name)
         self.check_precondition(bucket_name, file_name)
-        return super().create_file(bucket_name, file_name, content, file_obj, file_id)
+        created = super().create_file(bucket_name, file_name, content, file_obj, file_id)
+        stored = self.objects.get(bucket_name, {}).get(file_name)
+        if self.base_url and stored and stored.get("mediaLink"):
+            stored["mediaLink"] = self.media_link(stored)
+        return created
+
+
+def check_object_name(name):
+    """GCS's object naming rules (cloud.google.com/storage/docs/objects#naming): any UTF-8 name of up to 1024
+    bytes, except "." and "..", names with a carriage return or line feed, and .well-known/acme-challenge/."""
+    if name in (".", "..") or "\r" in name or "\n" in name or len(name.encode("utf-8")) > 1024 or \
+            name.startswith(".well-known/acme-challenge/"):
+        raise Refusal(400, "The object name is invalid: %r. See cloud.google.com/storage/docs/objects#naming."
+                      % name[:100], "invalid")
 
 
 class GcsHandler(RequestHandler):
@@ -129,6 +175,7 @@ class GcsHandler(RequestHandler):
         """Refuse what real GCS refuses and the emulator accepts. Returns a request body read here, if any."""
         storage = self.server.storage
         match = OBJECT_RE.match(path)
+        upload = UPLOAD_RE.match(path)
         if match:
             bucket, name = match.group("bucket"), unquote(match.group("object"))
             raw = self._drain() if method == "PATCH" else None
@@ -148,7 +195,6 @@ class GcsHandler(RequestHandler):
                 raise Refusal(400, "Invalid bucket name: '%s'" % (metadata.get("name") or ""), "invalid")
             storage.request.bucket_metadata = metadata
             return raw
-        upload = UPLOAD_RE.match(path)
         if upload and "predefinedAcl" in query and self._ubla(upload.group("bucket")):
             raise Refusal(400, "Cannot use predefined ACLs when uniform bucket-level access is enabled.", "invalid")
         iam = BUCKET_IAM_RE.match(path)
@@ -174,6 +220,7 @@ class GcsHandler(RequestHandler):
         return bool((config.get("uniformBucketLevelAccess") or {}).get("enabled"))
 
     def _fault_then(self, method, handler):
+        self._status = 0  # the handler serves one keep-alive connection's requests in turn
         parts = urlsplit(self.path)
         path = parts.path
         fault = start_request(self, method, path)
@@ -199,6 +246,16 @@ class GcsHandler(RequestHandler):
                 handler()
             except Refusal as refusal:
                 self.send_error_body(refusal.code, refusal.body())
+            except Exception:  # pylint: disable=broad-except
+                # A request the emulator cannot handle is answered (and logged) as GCS answers its own bugs,
+                # not with a dropped connection that clients retry for two minutes.
+                traceback.print_exc()
+                self.close_connection = True
+                if not self._status:
+                    self.send_error_body(500, {"error": {"code": 500, "message": "Internal error in the lab's "
+                                                         "storage emulator (see the lab's log).", "errors": [
+                        {"message": "Internal error.", "domain": "global", "reason": "backendError"}]}})
+                    self._status = 500
             finally:
                 storage.request.if_generation_match = storage.request.bucket_metadata = None
                 self.rfile, self.wfile = rfile, wfile
@@ -247,3 +304,4 @@ class GcsServer(LabServer):
         self.storage = LabStorage(use_memory_fs=False, data_dir=data_dir)
         self.iam = iam
         super().__init__(address, partial(GcsHandler, self.storage), "gcs", log, knobs)
+        self.storage.rebase_links(self.url)
