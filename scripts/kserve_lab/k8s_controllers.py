@@ -41,6 +41,7 @@ import hashlib
 import heapq
 import itertools
 import json
+import socket
 import threading
 import time
 import traceback
@@ -169,6 +170,18 @@ def pod_status(pod, node, done, ready):
                                "imageID": "", "containerID": "containerd://" + uuid.uuid4().hex}
                               for c in pod["spec"].get("containers") or []]}
 
+
+def can_listen(address, port=80):
+    """Whether this process could listen on address:port now (another lab, or anything else, may hold it)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((address, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
 
 class Controllers:
     """The simulated control plane and kubelets of one cluster."""
@@ -480,15 +493,16 @@ class Controllers:
                                                ("nvidia.com/gpu", wanted, free[2])) if want and want > have]
         return not short, ["Insufficient %s" % name for name in short]
 
-    def _event(self, ns, pod, reason, message, kind="Warning"):
+    def _event(self, ns, pod, reason, message, kind="Warning", involved="Pod", component=None):
         self.store.create(self.res["events"], ns, {
             "apiVersion": "v1", "kind": "Event",
             "metadata": {"name": "%s.%s" % (pod["metadata"]["name"], uuid.uuid4().hex[:12])},
-            "involvedObject": {"kind": "Pod", "namespace": ns, "name": pod["metadata"]["name"],
+            "involvedObject": {"kind": involved, "namespace": ns, "name": pod["metadata"]["name"],
                                "uid": pod["metadata"]["uid"], "apiVersion": "v1"},
             "reason": reason, "message": message, "type": kind, "count": 1,
             "firstTimestamp": now_iso(), "lastTimestamp": now_iso(),
-            "source": {"component": "default-scheduler" if reason == "FailedScheduling" else "kubelet"}},
+            "source": {"component": component or ("default-scheduler" if reason == "FailedScheduling"
+                                                   else "kubelet")}},
             "lab-controller")
 
     def reconcile_schedule(self, ns, name):
@@ -798,11 +812,21 @@ class Controllers:
             self.later(LB_ADDRESS, "load_balancer", ns, name)
 
     def _free_address(self):
-        """The first address of this cluster's block that no Service or Ingress of it holds (across restarts)."""
+        """The first address of this cluster's block that no Service or Ingress of it holds (across restarts) and
+        that nothing else on the machine listens on at port 80; None when there is none."""
         held = {entry.get("ip") for res in (self.res["services"], self.res["ingresses"])
                 for obj in self.store.list(res)["items"]
                 for entry in ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []}
-        return next(self.address_block + str(n) for n in itertools.count(10) if self.address_block + str(n) not in held)
+        return next((self.address_block + str(n) for n in range(10, 255)
+                     if self.address_block + str(n) not in held and can_listen(self.address_block + str(n))), None)
+
+    def _no_address(self, ns, obj, kind):
+        """What GKE's service controller does when it cannot make a load balancer: the Service stays pending, with
+        a Warning event saying why, and the controller tries again later."""
+        self._event(ns, obj, "SyncLoadBalancerFailed", "Error syncing load balancer: failed to ensure load balancer: "
+                    "no address of %s10-254 is free (each is held by this cluster or listened on by another "
+                    "process on this machine)" % self.address_block, involved=kind, component="service-controller")
+        self.later(LB_ADDRESS * 4, "load_balancer" if kind == "Service" else "ingress", ns, obj["metadata"]["name"])
 
     def reconcile_ingress(self, ns, name):
         """GKE's Ingress controller: an Ingress it serves gets a load balancer address, and the load balancer
@@ -814,7 +838,11 @@ class Controllers:
         if not gke_ingress.serves(ingress):
             return
         if not ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
-            status = {"loadBalancer": {"ingress": [{"ip": self._free_address()}]}}
+            address = self._free_address()
+            if address is None:
+                self._no_address(ns, ingress, "Ingress")
+                return
+            status = {"loadBalancer": {"ingress": [{"ip": address}]}}
             ingress = self.store.replace(self.res["ingresses"], ns, name, dict(ingress, status=status),
                                          "glbc", status_only=True)[0]
         if self.serving.platform is not None:
@@ -829,6 +857,9 @@ class Controllers:
         if ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
             return
         address = self._free_address()
+        if address is None:
+            self._no_address(ns, svc, "Service")
+            return
         status = dict(svc.get("status") or {}, loadBalancer={"ingress": [{"ip": address, "ipMode": "VIP"}]})
         self.store.replace(self.res["services"], ns, name, dict(svc, status=status), "service-controller",
                            status_only=True)

@@ -6,13 +6,15 @@ where drivers are in, webhooks without endpoints refuse requests."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import pytest
 from google.oauth2.credentials import Credentials
 from googleapiclient import discovery
 
-from test_k8s_twin import cluster, kubectl  # noqa: F401  pylint: disable=unused-import
+from conftest import run_module
+from test_k8s_twin import CONTEXT, cluster, kubectl  # noqa: F401  pylint: disable=unused-import
 
 APP = """
 apiVersion: v1
@@ -120,6 +122,49 @@ def test_deployment_becomes_available_with_endpoints_and_a_load_balancer(cluster
     apply(cluster, APP.replace("replicas: 2", "replicas: 1"))
     kubectl(cluster, "-n", "demo", "wait", "--for=jsonpath={.status.replicas}=1", "deployment/web", "--timeout=30s")
     assert len(kubectl(cluster, "-n", "demo", "get", "pods", "-l", "app=web", "-o", "name").stdout.split()) == 1
+
+
+def test_a_load_balancer_without_a_free_address_stays_pending_and_says_why(cluster):  # noqa: F811
+    """Issue 16, item 5: a second lab's gateway failed to listen and only printed it. The lab now skips
+    addresses something else listens on, and when none is left the Service stays pending with the service
+    controller's SyncLoadBalancerFailed event, which k8s_component's diagnosis quotes (known failure 3)."""
+    apply(cluster, APP)
+    kubectl(cluster, "-n", "demo", "wait", "--for=jsonpath={.status.loadBalancer.ingress[0].ip}", "service/web",
+            "--timeout=30s")
+    first = kubectl(cluster, "-n", "demo", "get", "service/web", "-o",
+                    "jsonpath={.status.loadBalancer.ingress[0].ip}").stdout
+    block = first.rsplit(".", 1)[0] + "."
+    taken = []
+    try:
+        for last in range(10, 255):
+            if block + str(last) == first:
+                continue
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((block + str(last), 80))
+            sock.listen(1)
+            taken.append(sock)
+        service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "second", "namespace": "demo"},
+                   "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]}}
+        proc, result = run_module("mlops.kserve_gke.k8s_component", {
+            "name": "a second load balancer", "definitions": [service], "wait_timeout": 6, "poll_interval": 1,
+            "kubeconfig": cluster["KUBECONFIG"], "context": CONTEXT})
+        assert proc.returncode != 0
+        message = " ".join(result.get("msg", proc.stdout).split())
+        assert "LoadBalancer Service demo/second has no external address yet (known failure 3): Error syncing " \
+               "load balancer: failed to ensure load balancer: no address of %s10-254 is free" % block in message
+        assert "kubectl describe service -n demo second" in message
+        assert kubectl(cluster, "-n", "demo", "get", "service/second", "-o",
+                       "jsonpath={.status.loadBalancer.ingress}").stdout == ""
+        freed = taken.pop(-1)
+        address = freed.getsockname()[0]
+        freed.close()
+        wait = kubectl(cluster, "-n", "demo", "wait", "--for=jsonpath={.status.loadBalancer.ingress[0].ip}=%s"
+                       % address, "service/second", "--timeout=30s")
+        assert wait.returncode == 0, wait.stderr
+    finally:
+        for sock in taken:
+            sock.close()
+    kubectl(cluster, "-n", "demo", "delete", "service/second", "--wait=false")
 
 
 def test_gpu_pod_runs_nvidia_smi_only_where_it_fits(cluster):  # noqa: F811

@@ -274,7 +274,7 @@ def test_plan_sets_missing_labels_and_keeps_foreign_ones():
     assert actions == [{"kind": "set_labels", "pool": None, "from": {"team": "ops", "goog-gke-thing": "x"},
                         "body": {"resourceLabels": {"team": "ml", "env": "3", "goog-gke-thing": "x"},
                                  "labelFingerprint": "abcd1234"}}]
-    assert gke.summary(gke.apply_actions(actual, actions))["labels"] == {"team": "ml", "env": "3",
-                                                                          "goog-gke-thing": "x"}
+    after = gke.summary(gke.apply_actions(actual, actions))
+    assert after["labels"] == {"team": "ml", "env": "3", "goog-gke-thing": "x"}
     actual["resourceLabels"] = dict(actions[0]["body"]["resourceLabels"])
     assert gke.plan(desired, actual) == ([], [])
