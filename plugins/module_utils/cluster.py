@@ -14,6 +14,7 @@ deletes (a repeated delete finds the object gone, which counts as done).
 from __future__ import annotations
 
 import json
+import re
 
 try:
     import urllib3
@@ -38,6 +39,34 @@ except ImportError:
         """As above."""
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+# How a failed kubernetes.core module words what a retry may cure: the API server's 429 (priority and fairness)
+# or 5xx, seen as "Exception '503\nReason: Service Unavailable" (older clients: "(503)"), or a connection dropped,
+# refused or timed out while the control plane restarts (a zonal cluster's upgrade).
+# kubernetes.core's k8s words a refused write as 'Failed to create object: {..., "code": 429}' with
+# reason "Too Many Requests".
+TRANSIENT_RE = re.compile(r"(?:^|[\s'(])(?:{codes})\)?\s*\n?\s*Reason:|\"code\": (?:{codes})\b|^(?:Too Many Requests|"
+                          r"Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)$|Max retries exceeded|"
+                          r"Connection (?:aborted|refused|reset)|RemoteDisconnected|timed out|ProtocolError"
+                          .format(codes="|".join(str(s) for s in RETRY_STATUSES)))
+
+
+def retryable_failure(result):
+    """Whether a registered result of a Kubernetes read or idempotent write failed in a way a retry may cure.
+
+    A module that crashed on the client's exception (kubernetes.core's k8s_cluster_info does on a 503) has no
+    message yet where `until` looks: ansible-core 2.19 normalizes errors only after the retry loop
+    (task_executor.py, "error normalization has not yet occurred"). Its error cannot be read there, so it counts as
+    retryable; a lasting one fails after the retries, with its message.
+    """
+    if not isinstance(result, dict) or not result.get("failed"):
+        return False
+    if result.get("status") in RETRY_STATUSES or result.get("error") in RETRY_STATUSES:
+        return True
+    if not result.get("msg") and result.get("exception"):
+        return True
+    return any(TRANSIENT_RE.search(str(result.get(key) or "")) for key in ("msg", "reason", "exception"))
 
 
 class ClusterError(Exception):

@@ -252,9 +252,8 @@ class GcsHandler(RequestHandler):
                 traceback.print_exc()
                 self.close_connection = True
                 if not self._status:
-                    self.send_error_body(500, {"error": {"code": 500, "message": "Internal error in the lab's "
-                                                         "storage emulator (see the lab's log).", "errors": [
-                        {"message": "Internal error.", "domain": "global", "reason": "backendError"}]}})
+                    self.send_error_body(500, Refusal(500, "Internal error in the lab's storage emulator (see the "
+                                                           "lab's log).", "backendError").body())
                     self._status = 500
             finally:
                 storage.request.if_generation_match = storage.request.bucket_metadata = None

@@ -183,6 +183,7 @@ def can_listen(address, port=80):
     finally:
         probe.close()
 
+
 class Controllers:
     """The simulated control plane and kubelets of one cluster."""
 
@@ -501,8 +502,8 @@ class Controllers:
                                "uid": pod["metadata"]["uid"], "apiVersion": "v1"},
             "reason": reason, "message": message, "type": kind, "count": 1,
             "firstTimestamp": now_iso(), "lastTimestamp": now_iso(),
-            "source": {"component": component or ("default-scheduler" if reason == "FailedScheduling"
-                                                   else "kubelet")}},
+            "source": {"component": component or (
+                "default-scheduler" if reason == "FailedScheduling" else "kubelet")}},
             "lab-controller")
 
     def reconcile_schedule(self, ns, name):

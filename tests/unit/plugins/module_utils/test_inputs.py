@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mlops.kserve_gke.plugins.lookup.argument_specs import read_specs
 from ansible_collections.mlops.kserve_gke.plugins.module_utils import inputs
 
 GOOD = {
@@ -237,30 +236,3 @@ def test_check_config_refuses_a_prefix_that_climbs():
 def test_variables_this_change_removed_are_named_with_the_fix(name, fix):
     errors, _warnings = inputs.check_renamed([name])
     assert len(errors) == 1 and errors[0].startswith(name) and fix in errors[0]
-
-
-ROLE_SPECS = read_specs()
-
-
-@pytest.mark.parametrize("name, value, words", [
-    ("gcs_model_storage_class", "COLDEST", ["gcs_model_storage_class: value of gcs_model_storage_class must be one of",
-                                            "Fix: use one of STANDARD, NEARLINE, COLDLINE, ARCHIVE"]),
-    ("knative_domain_mode", "magic", ["knative_domain_mode:", "Fix: use one of sslip, custom, none"]),
-    ("gke_cluster_gpu_count", "two", ["gke_cluster_gpu_count:", "int", "ansible-doc -t role mlops.kserve_gke.gke_cluster"]),
-    ("inference_service_models", [{"gpus": 1}], ["inference_service_models:", "missing required arguments: name"]),
-    ("inference_service_models", [{"name": "m", "deployment_mode": "Fast"}], ["deployment_mode must be one of"]),
-    ("smoke_test_protocol", "v3", ["smoke_test_protocol:", "Fix: use one of v1, v2"]),
-])
-def test_role_settings_are_checked_against_the_roles_argument_specs(name, value, words):
-    problems = inputs.check_role_settings({name: value}, ROLE_SPECS)
-    assert len(problems) == 1, problems
-    for word in words:
-        assert word in problems[0]
-
-
-def test_role_settings_that_fit_their_specs_pass_and_own_checks_are_not_repeated():
-    good = {"gcs_model_storage_class": "NEARLINE", "knative_domain_mode": "custom", "gke_cluster_gpu_count": "2",
-            "inference_service_models": [{"name": "m", "gpus": 0}], "kserve_gke_project": "anything"}
-    assert inputs.check_role_settings(good, ROLE_SPECS) == []
-    errors, _warnings = inputs.check_config(dict(GOOD, kserve_deployment_mode="Fast"), role_specs=ROLE_SPECS)
-    assert len([e for e in errors if e.startswith("kserve_deployment_mode")]) == 1

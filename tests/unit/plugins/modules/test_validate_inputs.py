@@ -6,7 +6,6 @@ import sys
 
 import pytest
 
-from ansible_collections.mlops.kserve_gke.plugins.lookup.argument_specs import read_specs
 from ansible_collections.mlops.kserve_gke.plugins.modules import validate_inputs
 
 MATRIX = {"kubernetes": {"1.33": {}}, "kserve": {"0.20": {}}}
@@ -38,7 +37,8 @@ def test_run_clean():
     ({"versions": {"kserve": "0.7.0"}}, "KServe 0.7.0 is not a version"),
     ({"config": {}}, "kserve_gke_project: is required"),
     ({"versions": "0.20.0"}, "kserve_gke_versions: must be a mapping of component to version, got '0.20.0'"),
-    ({"config": dict(PARAMS["config"], knative_domain_mode="magic"), "role_specs": read_specs()},
+    ({"config": dict(PARAMS["config"], knative_domain_mode="magic"),
+      "role_specs": {"knative": {"knative_domain_mode": {"type": "str", "choices": ["sslip", "custom", "none"]}}}},
      "knative_domain_mode: value of knative_domain_mode must be one of: sslip, custom, none, got: magic"),
 ])
 def test_run_collects_errors(changes, fragment):
