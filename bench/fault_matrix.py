@@ -62,6 +62,8 @@ def case(api, kind, rate):
 
 
 def main():
+    # The tools the site playbook runs (helm, kubectl from the venv) as `make` finds them.
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--rate", type=float, default=0.2)
     parser.add_argument("--apis", default=",".join(APIS))

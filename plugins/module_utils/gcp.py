@@ -31,7 +31,9 @@ except ImportError as exc:  # reported by the module through missing_required_li
     HAS_GOOGLE_AUTH = False
     IMPORT_ERROR = exc
 
-from ansible.module_utils.basic import env_fallback
+import os
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 API_HOSTS = {
@@ -71,6 +73,64 @@ class GcpError(Exception):
         self.reason = reason
         self.body = body or {}
         self.field = field
+
+
+class Plan:
+    """The writes a GCP module decides on, before it makes any: a real run makes them in order, check mode makes
+    none, and both report the same `changed`, `actions` and `diff`, so the three cannot disagree.
+
+    A module adds a step per write (a label for the user, the call that makes it, and what it changes in the
+    `after` view), then calls apply(); a write that depends on an earlier one (a grant on a bucket being created)
+    is added after that apply, and a second apply() makes only the new ones.
+    """
+
+    def __init__(self, check_mode, before=None):
+        self.check_mode = check_mode
+        self.before = dict(before or {})
+        self.after = dict(self.before)
+        self.steps = []
+        self.applied = 0
+
+    def add(self, label, call, **after):
+        self.steps.append((label, call))
+        self.after.update(after)
+
+    @property
+    def changed(self):
+        return bool(self.steps)
+
+    def apply(self):
+        """Make the writes not made yet (none in check mode); return the last one's answer, or None."""
+        answer = None
+        for _label, call in self.steps[self.applied:]:
+            if not self.check_mode:
+                answer = call()
+        self.applied = len(self.steps)
+        return answer
+
+    def result(self, **extra):
+        return dict(extra, changed=self.changed, actions=[label for label, _call in self.steps],
+                    diff=dict(before=self.before, after=self.after))
+
+
+def run_module(argument_spec, run, libraries=None):
+    """main() of every GCP module: build it, run run(params, check_mode, environ), turn a GcpError into a message
+    naming the module's option at fault (field) and the HTTP status, and pass on the warnings it found.
+
+    libraries: {name for missing_required_lib: (available, import error)} beyond google-auth."""
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    needed = dict({"google-auth and requests": (HAS_GOOGLE_AUTH, IMPORT_ERROR)}, **(libraries or {}))
+    for name, (available, error) in needed.items():
+        if not available:
+            module.fail_json(msg=missing_required_lib(name), exception=str(error))
+    try:
+        result = run(module.params, module.check_mode, os.environ)
+    except GcpError as exc:
+        details = {key: value for key, value in (("status", exc.status), ("field", exc.field)) if value}
+        module.fail_json(msg=exc.message, **details)
+    for line in result.pop("warnings_found", []):
+        module.warn(line)
+    module.exit_json(**result)
 
 
 def endpoint(api, overrides, environ):

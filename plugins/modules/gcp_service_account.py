@@ -72,13 +72,16 @@ granted:
   returned: always
   type: list
   elements: list
+actions:
+  description: What this run did (or would do, in check mode), one line per write.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create service account kserve-predictor@my-ml-project.iam.gserviceaccount.com"]
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcp import (
-    GcpError, GcpSession, gcp_argument_spec, grant_pairs, iam_plan)
+    GcpError, GcpSession, Plan, gcp_argument_spec, grant_pairs, iam_plan, run_module)
 
 
 def argspec():
@@ -99,7 +102,7 @@ def run(params, check_mode, environ):
         raise GcpError("Invalid options, nothing was changed:\n- " + "\n- ".join(bad))
     session = GcpSession(params, "iam", environ)
     if not session.project:
-        raise GcpError("project is not set. Fix: set project (or GCP_PROJECT).")
+        raise GcpError("project is not set. Fix: set project (or GCP_PROJECT).", field="project")
     email = "%s@%s.iam.gserviceaccount.com" % (params["name"], session.project)
     path = "v1/projects/%s/serviceAccounts/%s" % (session.project, email)
     result = dict(changed=False, email=email, granted=[])
@@ -112,47 +115,45 @@ def run(params, check_mode, environ):
         # gke_cluster and gcs_model roles do), so report what it would then do rather than fail.
         would = params["state"] == "present"
         result.update(changed=would, granted=[list(g) for g in grants] if would else [],
+                      actions=["create service account %s" % email] if would else [],
                       msg="check mode: the IAM API is not enabled in project %s yet, so %s cannot be read; the "
                           "real run enables the API first%s" % (session.project, email,
                                                                 ", then creates the account and grants what it "
                                                                 "lacks" if would else ""))
         return result
     if params["state"] == "absent":
-        result["diff"] = dict(before={"email": email} if current else {}, after={})
+        plan = Plan(check_mode, {"email": email} if current else {})
         if current:
-            result["changed"] = True
-            if not check_mode:
-                session.call("DELETE", path, what="Deleting service account %s" % email)
-        return result
+            plan.add("delete service account %s" % email, lambda: session.call(
+                "DELETE", path, what="Deleting service account %s" % email))
+            plan.after = {}
+        plan.apply()
+        return plan.result(email=email, granted=[])
     before = {"email": email, "display_name": current.get("displayName", "")} if current else {}
+    plan = Plan(check_mode, dict(before, grants=[]))
     if current is None:
-        result["changed"] = True
-        if not check_mode:
-            body = {"accountId": params["name"],
-                    "serviceAccount": {"displayName": params["display_name"], "description": params["description"]}}
-            current = session.call("POST", "v1/projects/%s/serviceAccounts" % session.project, body=body,
-                                   what="Creating service account %s" % email)
+        body = {"accountId": params["name"],
+                "serviceAccount": {"displayName": params["display_name"], "description": params["description"]}}
+        plan.add("create service account %s" % email, lambda: session.call(
+            "POST", "v1/projects/%s/serviceAccounts" % session.project, body=body,
+            what="Creating service account %s" % email))
+    current = plan.apply() or current
     policy = session.call("POST", path + ":getIamPolicy", what="Reading the IAM policy of %s" % email) \
         if current is not None and grants else None
     new_policy, missing = iam_plan(policy, grants)
+    granted = [list(m) for m in missing]
     if missing:
-        result.update(changed=True, granted=[list(m) for m in missing])
-        if not check_mode:
-            session.call("POST", path + ":setIamPolicy", body={"policy": new_policy},
-                         what="Granting %s on %s" % (", ".join("%s to %s" % m for m in missing), email))
+        pairs = ", ".join("%s to %s" % m for m in missing)
+        plan.add("grant %s on %s" % (pairs, email), lambda: session.call(
+            "POST", path + ":setIamPolicy", body={"policy": new_policy}, what="Granting %s on %s" % (pairs, email)))
+    plan.apply()
     display_name = (current or {}).get("displayName", params["display_name"])
-    result["diff"] = dict(before=dict(before, grants=[]),
-                          after={"email": email, "display_name": display_name, "grants": result["granted"]})
-    return result
+    plan.after = {"email": email, "display_name": display_name, "grants": granted}
+    return plan.result(email=email, granted=granted)
 
 
 def main():
-    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
-    try:
-        result = run(module.params, module.check_mode, os.environ)
-    except GcpError as exc:
-        module.fail_json(msg=exc.message, status=exc.status)
-    module.exit_json(**result)
+    run_module(argspec(), run)
 
 
 if __name__ == "__main__":

@@ -51,13 +51,18 @@ enabled:
   type: list
   elements: str
   sample: [container.googleapis.com]
+actions:
+  description: What this run did (or would do, in check mode), one line per write.
+  returned: always
+  type: list
+  elements: str
+  sample: ["enable container.googleapis.com, iam.googleapis.com"]
 """
 
-import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcp import GcpError, GcpSession, gcp_argument_spec
+from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcp import (
+    GcpError, GcpSession, Plan, gcp_argument_spec, run_module)
 
 
 def argspec():
@@ -70,37 +75,36 @@ def argspec():
 def run(params, check_mode, environ, sleep=time.sleep):
     session = GcpSession(params, "serviceusage", environ)
     if not session.project:
-        raise GcpError("project is not set. Fix: set project (or GCP_PROJECT).")
+        raise GcpError("project is not set. Fix: set project (or GCP_PROJECT).", field="project")
     base = "v1/projects/%s/services" % session.project
     states = {name: session.call("GET", "%s/%s" % (base, name), what="Reading service %s" % name).get("state")
               for name in params["services"]}
     missing = sorted(name for name, state in states.items() if state != "ENABLED")
-    result = dict(changed=bool(missing), enabled=missing,
-                  diff=dict(before={"enabled": sorted(n for n, s in states.items() if s == "ENABLED")},
-                            after={"enabled": sorted(states)}))
-    if not missing or check_mode:
-        return result
+    plan = Plan(check_mode, {"enabled": sorted(n for n, s in states.items() if s == "ENABLED")})
+    if missing:
+        plan.add("enable %s" % ", ".join(missing), lambda: _enable(session, base, missing, params["wait_timeout"], sleep),
+                 enabled=sorted(states))
+    plan.apply()
+    return plan.result(enabled=missing)
+
+
+def _enable(session, base, missing, timeout, sleep):
     op = session.call("POST", base + ":batchEnable", body={"serviceIds": missing},
                       what="Enabling %s" % ", ".join(missing))
-    deadline = time.monotonic() + params["wait_timeout"]
+    deadline = time.monotonic() + timeout
     while not op.get("done"):
         if time.monotonic() > deadline:
-            raise GcpError("Enabling %s did not finish in %d s. Fix: re-run; enabling an API can take minutes."
-                           % (", ".join(missing), params["wait_timeout"]))
+            raise GcpError("Enabling %s did not finish in wait_timeout (%d s). Fix: re-run; enabling an API can take "
+                           "minutes." % (", ".join(missing), timeout), field="wait_timeout")
         sleep(2)
         op = session.call("GET", "v1/" + op["name"], what="Reading operation %s" % op["name"])
     if op.get("error"):
         raise GcpError("Enabling %s failed: %s" % (", ".join(missing), op["error"].get("message")))
-    return result
+    return op
 
 
 def main():
-    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
-    try:
-        result = run(module.params, module.check_mode, os.environ)
-    except GcpError as exc:
-        module.fail_json(msg=exc.message)
-    module.exit_json(**result)
+    run_module(argspec(), run)
 
 
 if __name__ == "__main__":

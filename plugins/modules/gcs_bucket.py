@@ -98,15 +98,19 @@ granted:
   returned: always
   type: list
   elements: list
+actions:
+  description: What this run did (or would do, in check mode), one line per write.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create bucket my-models", "grant roles/storage.objectViewer to serviceAccount:p@x.iam.gserviceaccount.com on bucket my-models"]
 """
 
-import os
 from urllib.parse import quote
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlops.kserve_gke.plugins.module_utils import gcs
 from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcp import (
-    GcpError, GcpSession, gcp_argument_spec, grant_pairs, iam_plan)
+    GcpError, GcpSession, Plan, gcp_argument_spec, grant_pairs, iam_plan, run_module)
 
 
 def argspec():
@@ -150,56 +154,50 @@ def run(params, check_mode, environ):
         raise GcpError("Invalid options, nothing was changed:\n- " + "\n- ".join(errors))
     session = GcpSession(params, "storage", environ)
     name = params["name"]
-    current = session.call("GET", "storage/v1/b/%s" % name, missing_ok=True, what="Reading bucket %s" % name)
-    result = dict(changed=False, granted=[])
+    path = "storage/v1/b/%s" % name
+    current = session.call("GET", path, missing_ok=True, what="Reading bucket %s" % name)
     if params["state"] == "absent":
-        result["diff"] = dict(before=gcs.bucket_summary(current), after={})
+        plan = Plan(check_mode, gcs.bucket_summary(current))
         if current:
-            result["changed"] = True
-            if not check_mode:
-                _delete(session, name, params["force"])
-        return result
+            plan.add("delete bucket %s" % name, lambda: _delete(session, name, params["force"]))
+            plan.after = {}
+        plan.apply()
+        return plan.result(granted=[])
     desired = gcs.bucket_body(params)
+    before = gcs.bucket_summary(current) if current else {}
+    plan = Plan(check_mode, dict(before, grants=[]))
     if current is None:
-        result["changed"] = True
-        before = {}
-        if not check_mode:
-            if not session.project:
-                raise GcpError("project is not set. Fix: set project (or GCP_PROJECT).")
-            current = session.call("POST", "storage/v1/b", params={"project": session.project}, body=desired,
-                                   what="Creating bucket %s" % name)
+        if not session.project:
+            raise GcpError("project is not set. Fix: set project (or GCP_PROJECT).", field="project")
+        plan.add("create bucket %s" % name, lambda: session.call(
+            "POST", "storage/v1/b", params={"project": session.project}, body=desired,
+            what="Creating bucket %s" % name))
     else:
-        before = gcs.bucket_summary(current)
         patch, drift = gcs.bucket_plan(desired, current)
         if drift:
             raise GcpError("\n".join(drift))
         if patch:
-            result["changed"] = True
-            if not check_mode:
-                current = session.call("PATCH", "storage/v1/b/%s" % name, body=patch, what="Updating bucket %s" % name)
+            plan.add("update bucket %s (%s)" % (name, ", ".join(sorted(patch))), lambda: session.call(
+                "PATCH", path, body=patch, what="Updating bucket %s" % name))
+    current = plan.apply() or current
     policy = None
     if current is not None and params["grants"]:
-        policy = session.call("GET", "storage/v1/b/%s/iam" % name, params={"optionsRequestedPolicyVersion": 3},
+        policy = session.call("GET", path + "/iam", params={"optionsRequestedPolicyVersion": 3},
                               what="Reading the IAM policy of bucket %s" % name)
     new_policy, missing = iam_plan(policy, params["grants"])   # no bucket yet: no policy, every grant missing
+    granted = [list(m) for m in missing]
     if missing:
-        result.update(changed=True, granted=[list(m) for m in missing])
-        if not check_mode:
-            session.call("PUT", "storage/v1/b/%s/iam" % name, body=new_policy,
-                         what="Granting %s on bucket %s" % (", ".join("%s to %s" % m for m in missing), name))
+        pairs = ", ".join("%s to %s" % m for m in missing)
+        plan.add("grant %s on bucket %s" % (pairs, name), lambda: session.call(
+            "PUT", path + "/iam", body=new_policy, what="Granting %s on bucket %s" % (pairs, name)))
+    plan.apply()
     after = gcs.bucket_summary(dict(desired))
-    result["bucket"] = after if not check_mode else (before or after)
-    result["diff"] = dict(before=dict(before, grants=[]), after=dict(after, grants=result["granted"]))
-    return result
+    plan.after = dict(after, grants=granted)
+    return plan.result(granted=granted, bucket=after if not check_mode else (before or after))
 
 
 def main():
-    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
-    try:
-        result = run(module.params, module.check_mode, os.environ)
-    except GcpError as exc:
-        module.fail_json(msg=exc.message, status=exc.status)
-    module.exit_json(**result)
+    run_module(argspec(), run)
 
 
 if __name__ == "__main__":

@@ -110,18 +110,19 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.mlops.kserve_gke.plugins.module_utils import gcs
 from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcp import (
-    GcpError, credentials, endpoint, gcp_argument_spec)
+    GcpError, credentials, endpoint, gcp_argument_spec, run_module)
 
 try:
     from google.api_core import exceptions as api_exceptions
     from google.cloud import storage
     from requests.adapters import HTTPAdapter
     HAS_STORAGE = True
-except ImportError:
+    STORAGE_ERROR = None
+except ImportError as exc:  # reported by run_module through missing_required_lib
     HAS_STORAGE = False
+    STORAGE_ERROR = exc
 
 
 def argspec():
@@ -248,14 +249,8 @@ def run(params, check_mode, environ):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
-    if not HAS_STORAGE or not gcs.HAS_CRC32C:
-        module.fail_json(msg=missing_required_lib("google-cloud-storage and google-crc32c"))
-    try:
-        result = run(module.params, module.check_mode, os.environ)
-    except GcpError as exc:
-        module.fail_json(msg=exc.message)
-    module.exit_json(**result)
+    run_module(argspec(), run, libraries={"google-cloud-storage": (HAS_STORAGE, STORAGE_ERROR),
+                                          "google-crc32c": (gcs.HAS_CRC32C, None)})
 
 
 if __name__ == "__main__":

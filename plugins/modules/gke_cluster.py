@@ -217,11 +217,9 @@ version:
   sample: 1.35.8-gke.1036000
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlops.kserve_gke.plugins.module_utils import gke
-from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcp import GcpError, GcpSession, gcp_argument_spec
+from ansible_collections.mlops.kserve_gke.plugins.module_utils.gcp import (
+    GcpError, GcpSession, Plan, gcp_argument_spec, run_module)
 
 POOL_SPEC = dict(
     name=dict(type="str"),
@@ -319,13 +317,15 @@ def _check_location(session, project, location):
 
 
 def run(params, check_mode, environ):
+    params = dict(params)
+    _pool_defaults(params)
     errors = gke.check_options(params)
     if errors:
         raise GcpError("Invalid options, nothing was changed:\n- " + "\n- ".join(errors))
     session = GcpSession(params, "container", environ)
     project = session.project
     if not project:
-        raise GcpError("project is not set. Fix: set project (or GCP_PROJECT).")
+        raise GcpError("project is not set. Fix: set project (or GCP_PROJECT).", field="project")
     path = gke.cluster_path(project, params["location"], params["name"])
     waiter = gke.OperationWaiter(session, project, params["location"], params["wait_timeout"],
                                  params["poll_interval"])
@@ -339,16 +339,16 @@ def run(params, check_mode, environ):
     if found is None:
         _check_location(session, project, params["location"])
     current = _wait_until_settled(session, path, waiter, found)
-    result = dict(changed=False, actions=[], drift=[], operations=waiter.trail)
+    result = dict(drift=[], operations=waiter.trail)
 
     if params["state"] == "absent":
-        result["diff"] = dict(before=gke.summary(current), after={})
+        plan = Plan(check_mode, gke.summary(current))
         if current:
-            result.update(changed=True, actions=["delete cluster %s" % params["name"]])
-            if not check_mode:
-                op = waiter.call_when_free("DELETE", path, None, "Deleting cluster %s" % params["name"])
-                waiter.wait(op)
-        return result
+            plan.add("delete cluster %s" % params["name"], lambda: waiter.wait(
+                waiter.call_when_free("DELETE", path, None, "Deleting cluster %s" % params["name"])))
+            plan.after = {}
+        plan.apply()
+        return plan.result(**result)
 
     desired = gke.cluster_body(params, project)
     if current is None:
@@ -360,15 +360,15 @@ def run(params, check_mode, environ):
             raise GcpError("Cluster %s was not created: %s" % (params["name"], " ".join(errors)),
                            field="release_channel" if errors[0].startswith("release_channel") else "cluster_version")
         result["version"] = version
-        result.update(changed=True, actions=["create cluster %s (Kubernetes %s) with node pools %s" % (
-            params["name"], version, ", ".join(p["name"] for p in desired["nodePools"]))])
-        result["diff"] = dict(before={}, after=gke.summary(desired))
+        plan = Plan(check_mode, {})
+        plan.add("create cluster %s (Kubernetes %s) with node pools %s" % (
+            params["name"], version, ", ".join(p["name"] for p in desired["nodePools"])),
+            lambda: waiter.wait(session.call("POST", gke.cluster_path(project, params["location"]),
+                                             body={"cluster": desired}, what="Creating cluster %s" % params["name"])),
+            **gke.summary(desired))
+        plan.apply()
         if check_mode:
-            result["cluster"] = gke.summary(desired)
-            return result
-        op = session.call("POST", gke.cluster_path(project, params["location"]), body={"cluster": desired},
-                          what="Creating cluster %s" % params["name"])
-        waiter.wait(op)
+            return plan.result(cluster=gke.summary(desired), **result)
     else:
         result["version"] = current.get("currentMasterVersion")
         asked = params["cluster_version"]
@@ -381,52 +381,46 @@ def run(params, check_mode, environ):
         compute = GcpSession(params, "compute", environ)
         actions, drift = gke.plan(desired, current, _read_sizes(compute, desired, current))
         result["drift"] = drift
+        result["warnings_found"] = drift + result.get("warnings_found", [])
         if drift and params["on_fixed_drift"] == "fail":
             raise GcpError("Cluster %s differs in fields this module does not change in place; nothing was changed:"
-                           "\n- %s" % (params["name"], "\n- ".join(drift)))
-        result["diff"] = dict(before=gke.summary(current), after=gke.summary(gke.apply_actions(current, actions)))
+                           "\n- %s" % (params["name"], "\n- ".join(drift)), field="on_fixed_drift")
+        plan = Plan(check_mode, gke.summary(current))
         for action in actions:
-            label = {"set_labels": "set the cluster labels (%(changes)s)",
-                     "create_pool": "create node pool %(pool)s",
-                     "set_autoscaling": "set the autoscaling of node pool %(pool)s",
-                     "set_size": "resize node pool %(pool)s from %(from)s to %(to)s nodes per zone"}[action["kind"]] \
-                % dict(action, to=action["body"].get("nodeCount"), changes=_label_changes(action))
-            result["actions"].append(label)
-            result["changed"] = True
-            if check_mode:
-                continue
-            if action["kind"] == "set_labels":
-                target = path + ":setResourceLabels"
-            elif action["kind"] == "create_pool":
-                target = path + "/nodePools"
-            else:
-                verb = "setAutoscaling" if action["kind"] == "set_autoscaling" else "setSize"
-                target = "%s/nodePools/%s:%s" % (path, action["pool"], verb)
-            waiter.wait(waiter.call_when_free("POST", target, action["body"], label))
+            label, target = _action(action, path)
+            plan.add(label, lambda label=label, target=target, body=action["body"]: waiter.wait(
+                waiter.call_when_free("POST", target, body, label)))
+        plan.after = gke.summary(gke.apply_actions(current, actions))
+        plan.apply()
         if check_mode or not actions:
-            result["cluster"] = dict(gke.summary(current), endpoint=current.get("endpoint"),
-                                     ca_certificate=gke.dig(current, "masterAuth.clusterCaCertificate"))
-            return result
+            return plan.result(cluster=dict(gke.summary(current), endpoint=current.get("endpoint"),
+                                            ca_certificate=gke.dig(current, "masterAuth.clusterCaCertificate")),
+                               **result)
     final = session.call("GET", path, what=what)
     result["version"] = final.get("currentMasterVersion")
     if current is not None:
         _read_sizes(GcpSession(params, "compute", environ), desired, final)
-    result["cluster"] = dict(gke.summary(final), endpoint=final.get("endpoint"),
-                             ca_certificate=gke.dig(final, "masterAuth.clusterCaCertificate"))
-    return result
+    return plan.result(cluster=dict(gke.summary(final), endpoint=final.get("endpoint"),
+                                    ca_certificate=gke.dig(final, "masterAuth.clusterCaCertificate")), **result)
+
+
+def _action(action, path):
+    """(label, URL) of an in-place update that gke.plan decided on."""
+    label = {"set_labels": "set the cluster labels (%(changes)s)",
+             "create_pool": "create node pool %(pool)s",
+             "set_autoscaling": "set the autoscaling of node pool %(pool)s",
+             "set_size": "resize node pool %(pool)s from %(from)s to %(to)s nodes per zone"}[action["kind"]] \
+        % dict(action, to=action["body"].get("nodeCount"), changes=_label_changes(action))
+    if action["kind"] == "set_labels":
+        return label, path + ":setResourceLabels"
+    if action["kind"] == "create_pool":
+        return label, path + "/nodePools"
+    verb = "setAutoscaling" if action["kind"] == "set_autoscaling" else "setSize"
+    return label, "%s/nodePools/%s:%s" % (path, action["pool"], verb)
 
 
 def main():
-    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
-    params = dict(module.params)
-    _pool_defaults(params)
-    try:
-        result = run(params, module.check_mode, os.environ)
-    except GcpError as exc:
-        module.fail_json(msg=exc.message, status=exc.status, **({"field": exc.field} if exc.field else {}))
-    for line in result["drift"] + result.pop("warnings_found", []):
-        module.warn(line)
-    module.exit_json(**result)
+    run_module(argspec(), run)
 
 
 if __name__ == "__main__":

@@ -145,3 +145,24 @@ def test_grant_pairs_keeps_pairs_and_names_the_rest():
     errors, pairs = gcp.grant_pairs([["roles/a", "user:x"], ["roles/b"], ("roles/c", "user:y")])
     assert pairs == [("roles/a", "user:x"), ("roles/c", "user:y")]
     assert errors == ["grants: ['roles/b'] is not a [role, member] pair."]
+
+
+def test_plan_makes_its_writes_in_order_and_none_in_check_mode():
+    made = []
+    for check_mode in (False, True):
+        made.clear()
+        plan = gcp.Plan(check_mode, {"labels": {}})
+        assert plan.changed is False and plan.apply() is None
+        plan.add("create it", lambda: made.append("create") or {"name": "x"}, exists=True)
+        assert plan.apply() == (None if check_mode else {"name": "x"})
+        plan.add("grant on it", lambda: made.append("grant"), grants=["r"])
+        plan.apply()
+        assert made == ([] if check_mode else ["create", "grant"])
+        assert plan.result(email="e") == {
+            "email": "e", "changed": True, "actions": ["create it", "grant on it"],
+            "diff": {"before": {"labels": {}}, "after": {"labels": {}, "exists": True, "grants": ["r"]}}}
+
+
+def test_a_plan_without_steps_is_unchanged():
+    assert gcp.Plan(False, {"a": 1}).result() == {"changed": False, "actions": [],
+                                                  "diff": {"before": {"a": 1}, "after": {"a": 1}}}
