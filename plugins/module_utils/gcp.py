@@ -171,6 +171,9 @@ def explain(status, body, what):
     if "service account" in lowered and "does not exist" in lowered:
         return message + (" Fix: create the service account first (the gcs_model role does with "
                           "gcs_model_create_predictor_service_account: true), or correct the member.")
+    if status == 400 and "location constraint" in lowered:
+        return message + (" Fix: set location to a GCS location: a region (us-central1), a multi-region (US, EU, "
+                          "ASIA) or a dual-region (NAM4, EUR4, ASIA1).")
     if status == 412 and "public access prevention" in lowered:
         return message + " Fix: keep the bucket private, or lift public access prevention on purpose."
     if status == 403:

@@ -146,6 +146,16 @@ def _delete(session, name, force):
     session.call("DELETE", "storage/v1/b/%s" % name, what="Deleting bucket %s" % name)
 
 
+def _create(session, desired):
+    try:
+        return session.call("POST", "storage/v1/b", params={"project": session.project}, body=desired,
+                            what="Creating bucket %s" % desired["name"])
+    except GcpError as exc:
+        if "location constraint" in exc.message.lower():
+            exc.field = "location"
+        raise
+
+
 def run(params, check_mode, environ):
     bad, grants = grant_pairs(params["grants"])
     params = dict(params, grants=grants)
@@ -169,9 +179,7 @@ def run(params, check_mode, environ):
     if current is None:
         if not session.project:
             raise GcpError("project is not set. Fix: set project (or GCP_PROJECT).", field="project")
-        plan.add("create bucket %s" % name, lambda: session.call(
-            "POST", "storage/v1/b", params={"project": session.project}, body=desired,
-            what="Creating bucket %s" % name))
+        plan.add("create bucket %s" % name, lambda: _create(session, desired))
     else:
         patch, drift = gcs.bucket_plan(desired, current)
         if drift:

@@ -22,6 +22,7 @@ from gcp_storage_emulator.server import RequestHandler
 from gcp_storage_emulator.storage import Storage
 
 from .core import LabServer, start_request, write_json
+from .gke import REGION_ZONES
 
 OBJECT_RE = re.compile(r"^(?:/storage/v1)?/b/(?P<bucket>[^/]+)/o/(?P<object>[^/]+)(?P<acl>/acl(?:/.*)?)?$")
 BUCKET_IAM_RE = re.compile(r"^(?:/storage/v1)?/b/(?P<bucket>[^/]+)/iam$")
@@ -29,6 +30,10 @@ BUCKETS_RE = re.compile(r"^(?:/storage/v1)?/b$")
 BUCKET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$")
 # Fields of a bucket insert that the emulator drops and the roles rely on.
 INSERT_FIELDS = ("location", "storageClass", "labels", "versioning", "iamConfiguration")
+# Where a bucket may be: a region GKE also has (gke.REGION_ZONES), or a multi-region or predefined dual-region
+# (cloud.google.com/storage/docs/locations). Another location gets GCS's 400 (the XML API's words for
+# InvalidLocationConstraint; the JSON API's exact wording is not known here).
+BUCKET_LOCATIONS = frozenset(("us", "eu", "asia", "nam4", "eur4", "eur5", "eur7", "eur8", "asia1"))
 UPLOAD_RE = re.compile(r"^/upload/storage/v1/b/(?P<bucket>[^/]+)/o$")
 PUBLIC = ("allUsers", "allAuthenticatedUsers")
 
@@ -193,6 +198,9 @@ class GcsHandler(RequestHandler):
             metadata = json.loads(raw or b"{}")
             if not BUCKET_NAME_RE.match(metadata.get("name") or ""):
                 raise Refusal(400, "Invalid bucket name: '%s'" % (metadata.get("name") or ""), "invalid")
+            location = str(metadata.get("location") or "US").lower()
+            if location not in BUCKET_LOCATIONS and location not in REGION_ZONES:
+                raise Refusal(400, "The specified location constraint is not valid.", "invalid")
             storage.request.bucket_metadata = metadata
             return raw
         if upload and "predefinedAcl" in query and self._ubla(upload.group("bucket")):

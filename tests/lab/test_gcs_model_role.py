@@ -51,6 +51,18 @@ def test_public_read_under_prevention_is_refused_before_any_request(lab, tmp_pat
     assert lab.requests()[before:] == []
 
 
+def test_a_bucket_location_gcs_does_not_have_is_refused_with_the_variable(lab, tmp_path):
+    """Issue 16, item 3: the lab took any bucket location; GCS refuses one it does not have."""
+    before = len(lab.requests())
+    proc = sync(lab, savedmodel_layout(tmp_path), "-e", "gcs_model_location=mars-west1",
+                "-e", "gcs_model_bucket=kserve-lab-mars")
+    assert proc.returncode != 0
+    text = " ".join(proc.stdout.split())
+    assert "The specified location constraint is not valid. Fix: set location to a GCS location" in text, text[-2000:]
+    assert "In this collection: location is gcs_model_location." in text
+    assert [r for r in lab.writes(before, "gcs") if r["status"] < 400] == []
+
+
 def test_check_mode_then_sync_then_nothing_moves(lab, tmp_path):
     source = savedmodel_layout(tmp_path)
     before = len(lab.requests())

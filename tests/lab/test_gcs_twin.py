@@ -30,6 +30,9 @@ def test_insert_keeps_location_labels_and_iam_configuration(client, bucket):
     assert read.iam_configuration.public_access_prevention == "enforced"
     with pytest.raises(exceptions.BadRequest, match="Invalid bucket name"):
         client.create_bucket("UPPER_case")
+    with pytest.raises(exceptions.BadRequest, match="location constraint is not valid"):
+        client.create_bucket("on-mars", location="mars-west1")
+    assert client.create_bucket("in-eu", location="EU").location == "EU"
 
 
 def test_generation_preconditions_on_write_and_delete(bucket):
