@@ -45,10 +45,14 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 # or 5xx, seen as "Exception '503\nReason: Service Unavailable" (older clients: "(503)"), or a connection dropped,
 # refused or timed out while the control plane restarts (a zonal cluster's upgrade).
 # kubernetes.core's k8s words a refused write as 'Failed to create object: {..., "code": 429}' with
-# reason "Too Many Requests".
+# reason "Too Many Requests". And a 503 on a group's discovery is taken by the kubernetes client for an empty
+# group (it swallows ServiceUnavailableError there, for aggregated APIs), so a kind installed a moment ago is
+# "Failed to find exact match for cert-manager.io/v1.Issuer": the next attempt discovers again. (k8s_info
+# answers a kind that is really missing with api_found: false, not with this failure.)
 TRANSIENT_RE = re.compile(r"(?:^|[\s'(])(?:{codes})\)?\s*\n?\s*Reason:|\"code\": (?:{codes})\b|^(?:Too Many Requests|"
                           r"Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)$|Max retries exceeded|"
-                          r"Connection (?:aborted|refused|reset)|RemoteDisconnected|timed out|ProtocolError"
+                          r"Connection (?:aborted|refused|reset)|RemoteDisconnected|timed out|ProtocolError|"
+                          r"Failed to find exact match for "
                           .format(codes="|".join(str(s) for s in RETRY_STATUSES)))
 
 

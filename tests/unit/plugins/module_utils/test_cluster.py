@@ -30,9 +30,10 @@ DROPPED = ("Exception 'HTTPSConnectionPool(host='127.0.0.1', port=48747): Max re
     ({"failed": True, "msg": 'Failed to create object: {"kind": "Status", "reason": "AlreadyExists", "code": 409}',
       "reason": "Conflict"}, False),
     ({"failed": True, "exception": "(traceback unavailable)", "changed": False}, True),  # a crash, unreadable yet
+    ({"failed": True, "msg": "Failed to find exact match for cert-manager.io/v1.Issuer by [kind, name, "
+                             "singularName, shortNames]"}, True),  # discovery met a 503 and saw an empty group
     ({"failed": True, "msg": "Exception '403\nReason: Forbidden\n...' raised while trying to get resource"}, False),
     ({"failed": True, "msg": "Exception '404\nReason: Not Found' raised"}, False),
-    ({"failed": True, "msg": "Failed to find exact match for serving.kserve.io/v1beta1.InferenceService"}, False),
     ({"failed": True, "msg": "kind 5030 has 503 items"}, False),
     ({"failed": False, "msg": SERVICE_UNAVAILABLE}, False),
     ({"changed": False, "resources": []}, False),
