@@ -104,7 +104,6 @@ DURATIONS = {"CREATE_CLUSTER": 300, "DELETE_CLUSTER": 180, "CREATE_NODE_POOL": 1
              "UPDATE_CLUSTER": 20, "SET_LABELS": 5}
 PENDING_SHARE = 0.05
 ZONE_RE = re.compile(r"^([a-z]+-[a-z]+[0-9]+)-([a-z])$")
-REGION_RE = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 NAME_RE = re.compile(r"^[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?$")
 LOCATIONS_RE = re.compile(r"^/v1beta1/projects/(?P<project>[^/]+)/locations$")
 
