@@ -23,8 +23,9 @@ options:
     elements: dict
     required: true
   gateway:
-    description: The ingress gateway Service, or an empty dict when there is none (Standard mode only).
-    type: dict
+    description: The ingress gateway Service, or an empty dict when there is none (Standard mode only); or its
+      address, when that is known already (as the istio role publishes it in C(istio_ingress_addresses)).
+    type: raw
     required: true
   ingresses:
     description: The cluster's Ingresses.

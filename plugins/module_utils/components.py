@@ -177,6 +177,31 @@ def load_balancer_address(service):
     return next((i.get("ip") or i.get("hostname") for i in ingress if i.get("ip") or i.get("hostname")), "")
 
 
+def load_balancers(pieces, state):
+    """{namespace/name: address} of the LoadBalancer pieces that have one in `state` ({kind: [objects]})."""
+    found = {}
+    for piece in pieces:
+        if piece["kind"] != "LoadBalancer":
+            continue
+        service = next((o for o in state.get("Service") or [] if (o.get("metadata") or {}).get("name") == piece["name"]
+                        and (o.get("metadata") or {}).get("namespace") == piece["namespace"]), None)
+        address = load_balancer_address(service)
+        if address:
+            found["%s/%s" % (piece["namespace"], piece["name"])] = address
+    return found
+
+
+def missing_requirements(name, requires, served, fix):
+    """The message for the entries of `requires` ({crd, what}) whose CRD is not among `served` (names), else
+    None: what the component needs that an earlier install brings (known failure 2, caught before any write)."""
+    missing = [r for r in requires if r["crd"] not in served]
+    if not missing:
+        return None
+    return "%s needs %s, which the cluster does not have (CRD %s missing). Fix: %s." % (
+        name, " and ".join(r.get("what") or r["crd"] for r in missing), ", ".join(r["crd"] for r in missing),
+        (fix or "install what brings those CRDs first, then re-run").rstrip("."))
+
+
 def not_ready(pieces, state, ready_addresses):
     """The pieces not ready in `state` ({kind: [objects]}); ready_addresses(namespace, name) counts a
     Service's ready endpoints."""

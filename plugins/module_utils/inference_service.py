@@ -107,11 +107,13 @@ def _load_balancer_ip(obj):
 def with_addresses(endpoints, gateway, ingresses):
     """The endpoints, each with the address it answers on without DNS: the ingress gateway Service's for those
     routed by Knative and Istio, its own Ingress's load balancer for a Standard-mode one (KServe names the
-    Ingress after the InferenceService); empty while that has none."""
+    Ingress after the InferenceService); empty while that has none. `gateway` is the gateway Service, or its
+    address when that is known already."""
+    gateway_address = gateway if isinstance(gateway, str) else _load_balancer_ip(gateway)
     by_key = {((i.get("metadata") or {}).get("namespace"), (i.get("metadata") or {}).get("name")): i
               for i in ingresses or []}
     return [dict(e, ingress_address=_load_balancer_ip(by_key.get((e["namespace"], e["name"])))
-                 if e.get("standard") else _load_balancer_ip(gateway)) for e in endpoints or []]
+                 if e.get("standard") else gateway_address) for e in endpoints or []]
 
 
 def progress(resources, wanted, attempt=0, blocked_polls=0):

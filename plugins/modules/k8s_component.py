@@ -99,6 +99,24 @@ options:
         description: "The fields to set, by key, for example C({deploy: {defaultDeploymentMode: Standard}})."
         type: dict
         required: true
+  requires:
+    description: CRDs that something installed before this component brings, checked before any write (known
+      failure 2 - objects of a kind no API serves - would otherwise stop the apply half-way). Not in check mode,
+      where the runs before this one created nothing, so a missing CRD is a warning there.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      crd:
+        description: The CRD's name, for example C(certificates.cert-manager.io).
+        type: str
+        required: true
+      what:
+        description: What brings it, for the message, for example C(cert-manager).
+        type: str
+  requires_fix:
+    description: The fix to tell the user when a CRD of O(requires) is missing.
+    type: str
   field_manager:
     description: The field manager that owns what is applied.
     type: str
@@ -191,6 +209,12 @@ ready:
   returned: state=present and not check mode
   type: list
   elements: str
+load_balancers:
+  description: The address (IP, else hostname) of each LoadBalancer Service of the component, by
+    C(namespace/name), as read when it was ready.
+  returned: state=present, not check mode, and O(wait)
+  type: dict
+  sample: {"istio-system/istio-ingressgateway": "34.118.10.7"}
 diagnosis:
   description: For each piece not ready in time, why and the fix.
   returned: failure
@@ -240,6 +264,9 @@ def argspec():
         json_config=dict(type="list", elements="dict", default=[], options=dict(
             namespace=dict(type="str", required=True), name=dict(type="str", required=True),
             overrides=dict(type="dict", required=True))),
+        requires=dict(type="list", elements="dict", default=[], options=dict(
+            crd=dict(type="str", required=True), what=dict(type="str"))),
+        requires_fix=dict(type="str"),
         field_manager=dict(type="str", default="kserve_gke"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
@@ -288,7 +315,7 @@ class Run:
 
     def __init__(self, module, cluster, objects):
         self.module, self.params, self.cluster, self.objects = module, module.params, cluster, objects
-        self.changed, self.diffs = [], []
+        self.changed, self.diffs, self.load_balancers = [], [], {}
         self.started = time.monotonic()
 
     def remaining(self):
@@ -389,7 +416,19 @@ class Run:
         findings = diagnosis.diagnose(waiting, state, pods, events, logs, nodes, fix)
         return findings
 
+    def check_requirements(self):
+        """Stop before any write when a CRD that an earlier install brings is missing (a warning in check mode)."""
+        served = [r["crd"] for r in self.params["requires"] if self.cluster.get(
+            {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": r["crd"]}})]
+        problem = components.missing_requirements(self.params["name"], self.params["requires"], served,
+                                                  self.params["requires_fix"])
+        if problem and self.module.check_mode:
+            self.module.warn(problem + " (check mode: an earlier role's run would bring it)")
+        elif problem:
+            raise components.ComponentError(problem)
+
     def present(self):
+        self.check_requirements()
         first, rest = components.install_order(self.objects)
         self.converge(first)
         crds = [p for p in components.needs(first) if p["kind"] == "CustomResourceDefinition"]
@@ -403,6 +442,7 @@ class Run:
             return []
         pieces = [p for p in components.needs(self.objects) if p["kind"] != "CustomResourceDefinition"]
         waiting, state = self.wait(pieces)
+        self.load_balancers = components.load_balancers(pieces, state)
         return self.explain(waiting, state) if waiting else []
 
     def absent(self):
@@ -453,6 +493,7 @@ def main():
         if params["state"] == "present" and not module.check_mode and params["wait"]:
             result["ready"] = ["%s %s" % (p["kind"], "/".join(x for x in (p["namespace"], p["name"]) if x))
                                for p in components.needs(objects)]
+            result["load_balancers"] = run.load_balancers
         if findings:
             module.fail_json(msg=diagnosis.report(params["name"], findings, params["wait_timeout"]),
                              diagnosis=findings, **result)

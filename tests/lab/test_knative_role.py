@@ -61,3 +61,18 @@ def test_below_knatives_kubernetes_minimum_the_failure_quotes_the_version_check(
     assert "Knative Serving 1.22.1 is not ready after 20 s" in out, out[-3000:]
     assert "is in CrashLoopBackOff; its last log lines:" in out and "Version check failed" in out
     assert "the cluster's Kubernetes is older than this release's minimum" in out
+
+
+def test_istio_missing_is_named_before_any_write(cluster):
+    """A cluster without Istio: the module looks for its Gateway kind before anything is applied (known failure
+    2 would otherwise stop the apply half-way, at net-istio's Gateways)."""
+    bare = ("-e", "kserve_gke_cluster_name=bare")
+    made = cluster.play("gke_cluster", *bare)
+    assert made.returncode == 0, made.stdout[-3000:]
+    before = len(cluster.requests())
+    proc = cluster.play("knative", *bare, *DOMAIN)
+    assert proc.returncode != 0
+    out = " ".join(proc.stdout.split())
+    assert "needs Istio (knative_networking_layer is istio), which the cluster does not have" in out, out[-3000:]
+    assert "run the istio role first (--tags istio)" in out
+    assert [r for r in cluster.writes(before) if r["service"] == "k8s"] == []

@@ -44,6 +44,16 @@ def test_missing_cert_manager_is_named_before_any_write(cluster):
     assert k8s_writes(cluster, before) == []
 
 
+def test_inference_services_without_kserve_are_refused_before_any_write(cluster):
+    before = len(cluster.requests())
+    proc = cluster.play("inference_service")
+    assert proc.returncode != 0
+    out = " ".join(proc.stdout.split())
+    assert "needs KServe's InferenceService kind, which the cluster does not have" in out, out[-3000:]
+    assert "run the kserve role first (--tags kserve)" in out
+    assert k8s_writes(cluster, before) == []
+
+
 def test_knative_mode_without_knative_offers_standard(cluster):
     assert cluster.play("cert_manager").returncode == 0
     before = len(cluster.requests())

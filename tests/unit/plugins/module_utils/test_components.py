@@ -131,6 +131,40 @@ def test_not_ready_reads_each_kind_of_piece():
     assert waiting == [{"kind": "Deployment", "namespace": "kserve", "name": "controller"}]
 
 
+@pytest.mark.parametrize("ingress, found", [
+    ([{"ip": "34.1.2.3"}], {"istio-system/gateway": "34.1.2.3"}),
+    ([{"hostname": "lb.example.com"}], {"istio-system/gateway": "lb.example.com"}),
+    ([], {}),
+])
+def test_load_balancers_gives_each_address_by_namespace_and_name(ingress, found):
+    pieces = components.needs([DEPLOY, LB])
+    state = {"Service": [obj("Service", "gateway", "other"),
+                         dict(LB, status={"loadBalancer": {"ingress": ingress}})]}
+    assert components.load_balancers(pieces, state) == found
+
+
+CERTS = {"crd": "certificates.cert-manager.io", "what": "cert-manager (its webhook certificate)"}
+SERVING = {"crd": "services.serving.knative.dev", "what": "Knative Serving"}
+
+
+@pytest.mark.parametrize("served, fix, message", [
+    (["certificates.cert-manager.io", "services.serving.knative.dev"], None, None),
+    ([], "run the roles before it (--tags cert_manager).",
+     "KServe needs cert-manager (its webhook certificate) and Knative Serving, which the cluster does not have "
+     "(CRD certificates.cert-manager.io, services.serving.knative.dev missing). Fix: run the roles before it "
+     "(--tags cert_manager)."),
+    (["certificates.cert-manager.io"], None,
+     "KServe needs Knative Serving, which the cluster does not have (CRD services.serving.knative.dev missing). "
+     "Fix: install what brings those CRDs first, then re-run."),
+])
+def test_missing_requirements_names_what_brings_each_crd(served, fix, message):
+    assert components.missing_requirements("KServe", [CERTS, SERVING], served, fix) == message
+
+
+def test_missing_requirements_without_what_names_the_crd():
+    assert "needs x.example.com," in components.missing_requirements("C", [{"crd": "x.example.com"}], [], None)
+
+
 def test_differs_ignores_what_the_server_sets():
     live = dict(DEPLOY, metadata=dict(DEPLOY["metadata"], resourceVersion="7", generation=3, uid="u",
                                       creationTimestamp="t", managedFields=[{"manager": "kserve_gke"}]))

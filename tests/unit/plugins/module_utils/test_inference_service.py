@@ -144,3 +144,10 @@ def test_report_of_a_missing_or_unlooked_at_service():
 def test_hint_for_known_failures(info, pods, part):
     hint = hint_for(info, pods)
     assert part in hint and (hint == "") == (part == "")
+
+
+@pytest.mark.parametrize("gateway", [load_balanced("Service", "istio-system", "istio-ingressgateway", "34.1.2.3"),
+                                     "34.1.2.3"])
+def test_with_addresses_takes_the_gateway_as_a_service_or_its_address(gateway):
+    endpoints = progress([isvc("a", "True")], [{"namespace": "models", "name": "a"}])["endpoints"]
+    assert [e["ingress_address"] for e in with_addresses(endpoints, gateway, [])] == ["34.1.2.3"]
