@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """site.yml against a fresh lab, then again on the converged cluster, next to the floor measured in the same
 run: `kubectl apply --server-side --dry-run=server` of the same release files plus one `kubectl get` per
-readiness check (CRDs, then each component's Deployments and webhook Endpoints).
+readiness check (CRDs, then each component's Deployments and webhook Endpoints). Istio's objects come from
+its Helm charts, rendered with `helm template` as the istio role renders them.
 
     .venv/bin/python bench/converged_rerun.py
 
@@ -25,8 +26,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lab"))
 from conftest import PINS, PLAYBOOK, Lab  # noqa: E402  pylint: disable=wrong-import-position
 
-# What site.yml applies from the release mirror (Istio comes from Helm charts, rendered by the role: its
-# objects are not in a release file, so the floor leaves Istio out and so under-counts).
+# What site.yml applies from the release mirror; Istio comes from Helm charts, which the floor renders with
+# `helm template` as the role does (release names as istio_helm_charts, default values).
+ISTIO_CHARTS = [("istio-base", "base"), ("istiod", "istiod"), ("istio-ingressgateway", "gateway")]
 RELEASE_FILES = [
     "cert-manager/cert-manager/releases/download/v{cert_manager}/cert-manager.yaml",
     "knative/serving/releases/download/knative-v{knative}/serving-crds.yaml",
@@ -57,7 +59,17 @@ def k8s_requests(lab, before):
 
 
 def floor(lab, mirror):
+    helm = shutil.which("helm") or os.path.join(ROOT, ".venv", "bin", "helm")
     started = time.perf_counter()
+    for release, chart in ISTIO_CHARTS:
+        tgz = os.path.join(mirror, "istio-release", "charts", "%s-%s.tgz" % (chart, PINS["istio"]))
+        rendered = subprocess.run([helm, "template", release, tgz, "--namespace", "istio-system", "--include-crds"],
+                                  capture_output=True, text=True, check=True).stdout
+        proc = subprocess.run(["kubectl", "--kubeconfig", os.path.join(lab.directory, "kserve-gke.kubeconfig"),
+                               "apply", "--server-side", "--force-conflicts", "--field-manager", "kserve_gke",
+                               "--dry-run=server", "-f", "-"], input=rendered, capture_output=True, text=True,
+                              check=False)
+        assert proc.returncode == 0, proc.stderr
     for path in RELEASE_FILES:
         lab.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager", "kserve_gke",
                     "--dry-run=server", "-f", os.path.join(mirror, path.format(**PINS)))
