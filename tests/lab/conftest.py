@@ -17,7 +17,7 @@ import yaml
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB = os.path.join(ROOT, "scripts", "lab")
 PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
+sys.path.insert(0, os.path.join(ROOT, "lab"))
 from kserve_lab.cli import alive  # noqa: E402  pylint: disable=wrong-import-position
 from kserve_lab.core import Knobs, RequestLog  # noqa: E402  pylint: disable=wrong-import-position
 from kserve_lab.model_server import ModelServer  # noqa: E402  pylint: disable=wrong-import-position

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-DEV_ONLY = (".ci/", ".venv/", ".collections/", ".lab/", "molecule/", "bench/", "tests/output/",
+DEV_ONLY = (".ci/", ".venv/", ".collections/", ".lab/", "lab/", "molecule/", "bench/", "tests/output/",
             "Makefile", "test-requirements.txt", "test-constraints.txt", ".ansible-lint", ".yamllint")
 
 

@@ -381,7 +381,7 @@ def _chart_archive(name, version, description, values, templates):
     chart = {"apiVersion": "v2", "name": name, "version": version, "appVersion": version,
              "description": description, "type": "application", "home": "https://istio.io"}
     files = {"Chart.yaml": yaml.safe_dump(chart, sort_keys=False),
-             "values.yaml": "# Lab stand-in, written by scripts/kserve_lab/releases.py.\n"
+             "values.yaml": "# Lab stand-in, written by lab/kserve_lab/releases.py.\n"
                             + yaml.safe_dump(values, sort_keys=False)}
     files.update(("templates/" + file, text) for file, text in templates.items())
     buffer = io.BytesIO()
@@ -732,7 +732,7 @@ def write_mirror(directory, versions):
                 handle.write(docs)
             continue
         with open(path, "w", encoding="utf-8") as handle:
-            handle.write("# Lab stand-in for %s, written by scripts/kserve_lab/releases.py.\n" % relative)
+            handle.write("# Lab stand-in for %s, written by lab/kserve_lab/releases.py.\n" % relative)
             yaml.safe_dump_all(docs, handle, sort_keys=False)
     return sorted(files)
 
