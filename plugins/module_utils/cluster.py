@@ -113,9 +113,17 @@ class Cluster:
             raise_on_status=False)
         self.api = k8s_client.ApiClient(configuration)
         self.dynamic = DynamicClient(self.api, discoverer=LazyDiscoverer)
-        self.core = k8s_client.CoreV1Api(self.api)
         self.requests = 0
         self._resources = {}
+        self._core = None
+
+    @property
+    def core(self):
+        """The typed core API, for Pod logs only: made on first use, since building it loads every one of the
+        client's model classes (about 0.4 s, paid by every module run otherwise)."""
+        if self._core is None:
+            self._core = k8s_client.CoreV1Api(self.api)
+        return self._core
 
     def resource(self, api_version, kind):
         """The API resource of a kind; NotServed when no API serves it (discovery refreshed once first)."""
