@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A real Kubernetes control plane for a lab cluster: upstream's etcd and kube-apiserver, built from their Go
+modules by scripts/lab-binaries (pinned in lab/go/), listening on loopback only.
+
+The API server gets the cluster's own CA and a serving certificate for its address, a service-account signing
+key, RBAC, and a static token file that maps the lab's bearer token to an administrator (GKE maps a Google access
+token to the caller's identity; the IAM twin answering a token-review webhook is the next step, see docs/lab.md).
+Everything lives in the cluster's directory; stop() ends both processes, and so does the parent's death
+(PR_SET_PDEATHSIG), so a killed lab leaves nothing listening. That signal follows the thread that started them:
+call start() from a thread that lives as long as the plane (the main thread, or the lab's own), never from a
+request handler's.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import secrets
+import signal
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .pki import free_port, key_pem, make_ca, make_serving_cert
+
+BINARIES = ("etcd", "kube-apiserver")
+# GKE's default Service range for new clusters (the 34.118.224.0/20 block of a VPC-native cluster).
+SERVICE_RANGE = "34.118.224.0/20"
+
+
+def binary_dir():
+    """Where scripts/lab-binaries keeps the binaries."""
+    return os.environ.get("KSERVE_LAB_BIN_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "kserve_gke", "lab-bin")
+
+
+def find_binary(name, directory=None):
+    """The newest build of `name` in the cache (files are named <name>-<version>); None when there is none."""
+    directory = directory or binary_dir()
+    try:
+        found = sorted(f for f in os.listdir(directory) if f.startswith(name + "-v") and not f.endswith(".partial"))
+    except FileNotFoundError:
+        return None
+    return os.path.join(directory, found[-1]) if found else None
+
+
+class ControlPlaneError(Exception):
+    pass
+
+
+def _die_with_parent():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class ControlPlane:
+    """etcd and kube-apiserver for one cluster, in `directory`."""
+
+    def __init__(self, directory, host="127.0.0.1", bin_dir=None, name="kserve-lab"):
+        self.directory, self.host, self.name = directory, host, name
+        self.binaries = {b: find_binary(b, bin_dir) for b in BINARIES}
+        missing = [b for b, path in self.binaries.items() if not path]
+        if missing:
+            raise ControlPlaneError("%s not built yet in %s. Fix: scripts/lab-binaries (or make venv) builds them"
+                                    % (", ".join(missing), bin_dir or binary_dir()))
+        self.token = secrets.token_urlsafe(32)
+        self.port = None
+        self.processes = []
+
+    @property
+    def server(self):
+        return "https://%s:%d" % (self.host, self.port)
+
+    def _path(self, *parts):
+        return os.path.join(self.directory, *parts)
+
+    def _write(self, name, data, mode=0o600):
+        with open(self._path(name), "wb") as handle:
+            handle.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+        os.chmod(self._path(name), mode)
+
+    def _credentials(self):
+        ca_cert, ca_key = make_ca("kserve-lab %s" % self.name)
+        cert, cert_key = make_serving_cert(ca_cert, ca_key, self.host)
+        signing = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._write("ca.pem", ca_cert.public_bytes(serialization.Encoding.PEM))
+        self._write("apiserver.pem", cert.public_bytes(serialization.Encoding.PEM))
+        self._write("apiserver.key", key_pem(cert_key))
+        self._write("sa.key", key_pem(signing))
+        public = signing.public_key().public_bytes(serialization.Encoding.PEM,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+        self._write("sa.pub", public)
+        # token,user,uid,"group": the lab's administrator, as GKE's cluster creator is.
+        self._write("tokens.csv", '%s,admin@kserve-lab.example.com,lab-admin,"system:masters"\n' % self.token)
+
+    def _start(self, name, argv):
+        log = open(self._path(name + ".log"), "ab")  # pylint: disable=consider-using-with  # closed in stop()
+        # preexec_fn: the only way to set PR_SET_PDEATHSIG; these are Go binaries, no Python runs after the fork.
+        proc = subprocess.Popen(  # pylint: disable=subprocess-popen-preexec-fn
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+            cwd=self.directory)
+        self.processes.append((name, proc, log))
+        return proc
+
+    def start(self, timeout=90):
+        """Start etcd, then kube-apiserver; return once /readyz answers ok (or raise with the log's tail)."""
+        os.makedirs(self.directory, exist_ok=True)
+        self._credentials()
+        etcd_client, etcd_peer = free_port(self.host), free_port(self.host)
+        self._start("etcd", [
+            self.binaries["etcd"], "--name", "lab", "--data-dir", self._path("etcd-data"),
+            "--listen-client-urls", "http://%s:%d" % (self.host, etcd_client),
+            "--advertise-client-urls", "http://%s:%d" % (self.host, etcd_client),
+            "--listen-peer-urls", "http://%s:%d" % (self.host, etcd_peer),
+            "--initial-advertise-peer-urls", "http://%s:%d" % (self.host, etcd_peer),
+            "--initial-cluster", "lab=http://%s:%d" % (self.host, etcd_peer),
+            "--quota-backend-bytes", str(2 * 1024 ** 3), "--log-level", "warn"])
+        self.port = free_port(self.host)
+        self._start("kube-apiserver", [
+            self.binaries["kube-apiserver"],
+            "--etcd-servers", "http://%s:%d" % (self.host, etcd_client),
+            "--bind-address", self.host, "--advertise-address", self.host, "--secure-port", str(self.port),
+            "--tls-cert-file", self._path("apiserver.pem"), "--tls-private-key-file", self._path("apiserver.key"),
+            "--client-ca-file", self._path("ca.pem"), "--token-auth-file", self._path("tokens.csv"),
+            "--authorization-mode", "RBAC",
+            "--service-account-issuer", "https://container.googleapis.com/v1/projects/lab/locations/lab/clusters/"
+            + self.name,
+            "--service-account-key-file", self._path("sa.pub"),
+            "--service-account-signing-key-file", self._path("sa.key"),
+            "--service-cluster-ip-range", SERVICE_RANGE, "--allow-privileged",
+            "--cert-dir", self._path("certs"), "--profiling=false", "--v", "1"])
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout):
+        context = ssl.create_default_context(cafile=self._path("ca.pem"))
+        request = urllib.request.Request(self.server + "/readyz", headers={"Authorization": "Bearer " + self.token})
+        deadline, last = time.monotonic() + timeout, ""
+        while time.monotonic() < deadline:
+            for name, proc, _log in self.processes:
+                if proc.poll() is not None:
+                    raise ControlPlaneError("%s exited with %s:\n%s" % (name, proc.returncode, self.log_tail(name)))
+            try:
+                with urllib.request.urlopen(request, context=context, timeout=5) as answer:
+                    if answer.status == 200:
+                        return
+            except (urllib.error.URLError, OSError) as exc:
+                last = str(exc)
+            time.sleep(0.3)
+        raise ControlPlaneError("kube-apiserver not ready after %d s (%s):\n%s"
+                                % (timeout, last, self.log_tail("kube-apiserver")))
+
+    def log_tail(self, name, lines=20):
+        try:
+            with open(self._path(name + ".log"), encoding="utf-8", errors="replace") as handle:
+                return "".join(handle.readlines()[-lines:])
+        except OSError:
+            return ""
+
+    def kubeconfig(self):
+        """A kubeconfig (text) for the administrator, checking the API server against the cluster's CA."""
+        return ("apiVersion: v1\nkind: Config\ncurrent-context: lab\n"
+                "clusters:\n- name: lab\n  cluster:\n    server: %s\n    certificate-authority: %s\n"
+                "users:\n- name: admin\n  user:\n    token: %s\n"
+                "contexts:\n- name: lab\n  context: {cluster: lab, user: admin}\n" % (self.server, self._path("ca.pem"), self.token))
+
+    def stop(self):
+        for _name, proc, _log in reversed(self.processes):
+            if proc.poll() is None:
+                proc.terminate()
+        for _name, proc, log in reversed(self.processes):
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+        self.processes = []

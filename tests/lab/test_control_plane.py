@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The real control plane the lab's clusters move to (issue 14): upstream's etcd and kube-apiserver, built from
+their Go modules by scripts/lab-binaries, started by lab/kserve_lab/control_plane.py, and checked with clients
+no one here wrote: kubectl (api-resources, explain, server-side apply of a CRD with CEL rules) and helm (install
+with no extra flag, OpenAPI validation on)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import textwrap
+
+import pytest
+
+from conftest import ROOT
+
+from kserve_lab.control_plane import ControlPlane, binary_dir  # noqa: E402  pylint: disable=wrong-import-position
+
+HELM = shutil.which("helm") or os.path.join(ROOT, ".venv", "bin", "helm")
+CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                min: {type: integer}
+                max: {type: integer}
+              x-kubernetes-validations:
+                - rule: "self.min <= self.max"
+                  message: "min must not exceed max"
+"""
+
+
+def widget(low, high):
+    return json.dumps({"apiVersion": "example.com/v1", "kind": "Widget",
+                       "metadata": {"name": "w%d-%d" % (low, high), "namespace": "default"},
+                       "spec": {"min": low, "max": high}})
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    plane = ControlPlane(str(tmp_path_factory.mktemp("control-plane")), name="control-plane-test")
+    plane.start()
+    config = os.path.join(plane.directory, "kubeconfig")
+    with open(config, "w", encoding="utf-8") as handle:
+        handle.write(plane.kubeconfig())
+    os.chmod(config, 0o600)
+    yield plane, config
+    plane.stop()
+
+
+def run(api, tool, *args, stdin=None):
+    config = api[1]
+    return subprocess.run([tool, "--kubeconfig", config] + list(args), input=stdin, capture_output=True,
+                          text=True, check=False)
+
+
+def test_the_binaries_are_upstreams_at_the_pinned_versions():
+    for name, expected in (("kube-apiserver", "Kubernetes v1."), ("etcd", "etcd Version: 3.")):
+        builds = sorted(f for f in os.listdir(binary_dir()) if f.startswith(name + "-v"))
+        path = os.path.join(binary_dir(), builds[-1])
+        assert expected in subprocess.run([path, "--version"], capture_output=True, text=True,
+                                          check=True).stdout
+
+
+def test_kubectl_version_reports_the_pinned_kubernetes(api):
+    proc = run(api, "kubectl", "version", "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    with open(os.path.join(ROOT, "lab", "go", "kubernetes", "go.mod"), encoding="utf-8") as handle:
+        pinned = next(line.split()[-1] for line in handle if line.startswith("require k8s.io/kubernetes "))
+    assert json.loads(proc.stdout)["serverVersion"]["gitVersion"] == pinned
+
+
+def test_kubectl_api_resources_and_explain_answer_as_on_any_cluster(api):
+    proc = run(api, "kubectl", "api-resources", "-o", "name")
+    assert proc.returncode == 0, proc.stderr
+    names = proc.stdout.split()
+    for expected in ("deployments.apps", "customresourcedefinitions.apiextensions.k8s.io", "leases.coordination.k8s.io",
+                     "validatingadmissionpolicies.admissionregistration.k8s.io", "pods"):
+        assert expected in names
+    proc = run(api, "kubectl", "explain", "deployment.spec.strategy.rollingUpdate.maxSurge")
+    assert proc.returncode == 0, proc.stderr
+    assert "The maximum number of pods that can be scheduled above the desired number" in proc.stdout
+
+
+def test_a_crds_cel_rule_refuses_a_server_side_apply_that_breaks_it(api):
+    proc = run(api, "kubectl", "apply", "--server-side", "-f", "-", stdin=CRD)
+    assert proc.returncode == 0, proc.stderr
+    proc = run(api, "kubectl", "wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=60s")
+    assert proc.returncode == 0, proc.stderr
+    refused = run(api, "kubectl", "apply", "--server-side", "-f", "-", stdin=widget(5, 1))
+    assert refused.returncode != 0
+    assert "min must not exceed max" in refused.stderr
+    assert run(api, "kubectl", "apply", "--server-side", "-f", "-", stdin=widget(1, 5)).returncode == 0
+    assert run(api, "kubectl", "get", "widgets", "-o", "name").stdout.split() == ["widget.example.com/w1-5"]
+
+
+def test_helm_installs_with_no_extra_flag_and_validates_against_openapi(api, tmp_path):
+    chart = tmp_path / "demo"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: demo\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("replicas: 1\n")
+    (chart / "templates" / "deployment.yaml").write_text(textwrap.dedent("""\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: "{{ .Release.Name }}"}
+        spec:
+          replicas: {{ .Values.replicas }}
+          selector: {matchLabels: {app: demo}}
+          template:
+            metadata: {labels: {app: demo}}
+            spec:
+              containers: [{name: demo, image: registry.k8s.io/pause:3.10}]
+        """))
+    installed = run(api, HELM, "install", "demo", str(chart), "--namespace", "default")
+    assert installed.returncode == 0, installed.stderr
+    assert "STATUS: deployed" in installed.stdout
+    bad = run(api, HELM, "install", "bad", str(chart), "--namespace", "default", "--set-string", "replicas=two")
+    assert bad.returncode != 0
+    assert "replicas" in bad.stderr
