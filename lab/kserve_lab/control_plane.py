@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A real Kubernetes control plane for a lab cluster: upstream's etcd and kube-apiserver, built from their Go
-modules by scripts/lab-binaries (pinned in lab/go/), listening on loopback only.
+"""A real Kubernetes control plane for a lab cluster: upstream's etcd, kube-apiserver, kube-controller-manager and
+kube-scheduler, with kwok running the Pods of simulated nodes (its stages: kwok_stages.py), all built from their
+Go modules by scripts/lab-binaries (pinned in lab/go/), listening on loopback only.
 
 The API server gets the cluster's own CA and a serving certificate for its address, a service-account signing
 key, RBAC, and a static token file that maps the lab's bearer token to an administrator (GKE maps a Google access
@@ -27,11 +28,16 @@ import urllib.request
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from .kwok_stages import STAGES
 from .pki import free_port, key_pem, make_ca, make_serving_cert
 
-BINARIES = ("etcd", "kube-apiserver")
+BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+# Nodes kwok simulates carry this annotation (a node without it would wait for a kubelet that never comes).
+KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 # GKE's default Service range for new clusters (the 34.118.224.0/20 block of a VPC-native cluster).
 SERVICE_RANGE = "34.118.224.0/20"
+# Pod addresses kwok hands out (a VPC-native cluster's Pod range is a /14 of the subnet's secondary range).
+POD_RANGE = "10.64.0.0/14"
 
 
 def binary_dir():
@@ -108,8 +114,10 @@ class ControlPlane:
         self.processes.append((name, proc, log))
         return proc
 
-    def start(self, timeout=90):
-        """Start etcd, then kube-apiserver; return once /readyz answers ok (or raise with the log's tail)."""
+    def start(self, timeout=90, workloads=True):
+        """Start etcd, then kube-apiserver; return once /readyz answers ok (or raise with the log's tail). With
+        workloads, then kube-controller-manager, kube-scheduler and kwok, which runs the Pods bound to the nodes
+        carrying KWOK_NODE_ANNOTATION."""
         os.makedirs(self.directory, exist_ok=True)
         self._credentials()
         etcd_client, etcd_peer = free_port(self.host), free_port(self.host)
@@ -136,7 +144,27 @@ class ControlPlane:
             "--service-cluster-ip-range", SERVICE_RANGE, "--allow-privileged",
             "--cert-dir", self._path("certs"), "--profiling=false", "--v", "1"])
         self._wait_ready(timeout)
+        if workloads:
+            self._start_workloads()
         return self
+
+    def _start_workloads(self):
+        config = self._path("admin.kubeconfig")
+        self._write("admin.kubeconfig", self.kubeconfig())
+        self._write("kwok-stages.yaml", STAGES)
+        common = ["--kubeconfig", config, "--leader-elect=false", "--bind-address", self.host]
+        self._start("kube-controller-manager", [
+            self.binaries["kube-controller-manager"], *common, "--secure-port", str(free_port(self.host)),
+            "--service-account-private-key-file", self._path("sa.key"), "--root-ca-file", self._path("ca.pem"),
+            "--use-service-account-credentials=false", "--cluster-name", self.name,
+            # Node IPAM hands out Pod ranges from --cluster-cidr, which kwok does itself.
+            "--controllers", "*,-nodeipam", "--v", "1"])
+        self._start("kube-scheduler", [self.binaries["kube-scheduler"], *common,
+                                       "--secure-port", str(free_port(self.host)), "--v", "1"])
+        self._start("kwok", [
+            self.binaries["kwok"], "--kubeconfig", config, "--config", self._path("kwok-stages.yaml"), "--manage-all-nodes=false",
+            "--manage-nodes-with-annotation-selector", "%s=%s" % KWOK_NODE_ANNOTATION, "--node-ip", self.host,
+            "--cidr", POD_RANGE, "--server-address", "%s:%d" % (self.host, free_port(self.host))])
 
     def _wait_ready(self, timeout):
         context = ssl.create_default_context(cafile=self._path("ca.pem"))

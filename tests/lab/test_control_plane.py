@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The real control plane the lab's clusters move to (issue 14): upstream's etcd and kube-apiserver, built from
-their Go modules by scripts/lab-binaries, started by lab/kserve_lab/control_plane.py, and checked with clients
-no one here wrote: kubectl (api-resources, explain, server-side apply of a CRD with CEL rules) and helm (install
-with no extra flag, OpenAPI validation on)."""
+"""The real control plane the lab's clusters move to (issue 14): upstream's etcd, kube-apiserver,
+kube-controller-manager and kube-scheduler, and kwok for nodes and Pods, built from their Go modules by
+scripts/lab-binaries, started by lab/kserve_lab/control_plane.py, and checked with clients no one here wrote:
+kubectl (api-resources, explain, server-side apply of a CRD with CEL rules, Deployments and GPU Pods scheduled
+on simulated GKE nodes) and helm (install with no extra flag, OpenAPI validation on)."""
 from __future__ import annotations
 
 import json
@@ -133,3 +134,56 @@ def test_helm_installs_with_no_extra_flag_and_validates_against_openapi(api, tmp
     bad = run(api, HELM, "install", "bad", str(chart), "--namespace", "default", "--set-string", "replicas=two")
     assert bad.returncode != 0
     assert "replicas" in bad.stderr
+
+
+def node(name, allocatable, labels=None, taints=None):
+    """A node kwok runs Pods for, with what GKE's kubelet would report as allocatable."""
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "annotations": {"kwok.x-k8s.io/node": "fake"},
+                         "labels": dict({"kubernetes.io/hostname": name}, **(labels or {}))},
+            "spec": {"taints": taints or []}}, {"status": {"allocatable": allocatable, "capacity": allocatable}}
+
+
+def gpu_pod(name):
+    return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+                       "spec": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
+                                "nodeSelector": {"cloud.google.com/gke-accelerator": "nvidia-tesla-t4"},
+                                "containers": [{"name": "cuda", "image": "nvidia/cuda:12.4.1-base-ubuntu22.04",
+                                                "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}})
+
+
+def test_kube_scheduler_and_kwok_run_pods_on_simulated_gke_nodes(api):
+    """kube-controller-manager makes a Deployment's Pods, kube-scheduler binds them by CPU, memory, taints and
+    nvidia.com/gpu, kwok runs them; what does not fit stays Pending with kube-scheduler's own words."""
+    for name, allocatable, labels, taints in (
+            ("system-1", {"cpu": "3920m", "memory": "13Gi", "pods": "110"}, {}, []),
+            ("gpu-1", {"cpu": "3920m", "memory": "13Gi", "pods": "110", "nvidia.com/gpu": "1"},
+             {"cloud.google.com/gke-accelerator": "nvidia-tesla-t4"},
+             [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}])):
+        obj, status = node(name, allocatable, labels, taints)
+        assert run(api, "kubectl", "apply", "-f", "-", stdin=json.dumps(obj)).returncode == 0
+        patched = run(api, "kubectl", "patch", "node", name, "--subresource=status", "--type=merge",
+                      "-p", json.dumps(status))
+        assert patched.returncode == 0, patched.stderr
+    proc = run(api, "kubectl", "wait", "--for=condition=Ready", "node/system-1", "node/gpu-1", "--timeout=60s")
+    assert proc.returncode == 0, proc.stderr
+    assert run(api, "kubectl", "create", "deployment", "web", "--image=registry.k8s.io/pause:3.10",
+               "--replicas=2").returncode == 0
+    proc = run(api, "kubectl", "wait", "--for=condition=Available", "deployment/web", "--timeout=90s")
+    assert proc.returncode == 0, proc.stderr + run(api, "kubectl", "get", "pods", "-o", "wide").stdout
+    placed = run(api, "kubectl", "get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].spec.nodeName}").stdout
+    assert placed.split() == ["system-1", "system-1"]  # the GPU node's taint keeps them off it
+    for name in ("gpu-a", "gpu-b"):
+        assert run(api, "kubectl", "apply", "-f", "-", stdin=gpu_pod(name)).returncode == 0
+    proc = run(api, "kubectl", "wait", "--for=condition=Ready", "pod/gpu-a", "--timeout=60s")
+    assert proc.returncode == 0, proc.stderr
+    assert run(api, "kubectl", "get", "pod", "gpu-a", "-o", "jsonpath={.spec.nodeName}").stdout == "gpu-1"
+    proc = run(api, "kubectl", "wait", "--for=condition=PodScheduled=false", "pod/gpu-b", "--timeout=60s")
+    assert proc.returncode == 0, proc.stderr
+    events = run(api, "kubectl", "get", "events", "--field-selector", "involvedObject.name=gpu-b,reason=FailedScheduling",
+                 "-o", "jsonpath={.items[*].message}").stdout
+    assert "0/2 nodes are available: 1 Insufficient nvidia.com/gpu, 1 node(s) didn't match Pod's node affinity/selector" \
+        in events, events
+    assert run(api, "kubectl", "delete", "pod", "gpu-a", "--timeout=60s").returncode == 0
+    proc = run(api, "kubectl", "wait", "--for=condition=Ready", "pod/gpu-b", "--timeout=60s")
+    assert proc.returncode == 0, proc.stderr  # the freed GPU goes to the Pod that waited for it
