@@ -227,6 +227,15 @@ def service_problem(service, kind_of_need, pods, events):
         "does not exist keeps it pending: kubectl describe service -n %s %s" % (namespace, name))
 
 
+def webhook_not_serving(message):
+    """Whether an API error says a webhook could not be called (no endpoints yet, its server not answering, or a
+    certificate the API server does not trust yet): what a webhook just started may still say."""
+    text = message or ""
+    return "no endpoints available for service" in text or (
+        "failed calling webhook" in text and bool(re.search(
+            r"connection refused|context deadline exceeded|i/o timeout|x509|certificate|EOF", text)))
+
+
 def explain_error(message):
     """The fix for an API error that is one of the known failures, else None."""
     text = message or ""

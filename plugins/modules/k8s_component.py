@@ -117,6 +117,14 @@ options:
   requires_fix:
     description: The fix to tell the user when a CRD of O(requires) is missing.
     type: str
+  admits:
+    description: Objects the component's webhooks must admit once it is ready, each sent as a server-side dry
+      run (nothing is written) - proof that a webhook serves, with a certificate the API server trusts, beyond
+      having endpoints (known failure 1). While the API server cannot reach the webhook the dry run is repeated,
+      within O(wait_timeout); a refusal for any other reason fails at once. Not in check mode.
+    type: list
+    elements: dict
+    default: []
   field_manager:
     description: The field manager that owns what is applied.
     type: str
@@ -215,6 +223,12 @@ load_balancers:
   returned: state=present, not check mode, and O(wait)
   type: dict
   sample: {"istio-system/istio-ingressgateway": "34.118.10.7"}
+admitted:
+  description: The objects of O(admits) the webhooks admitted, as C(Kind namespace/name).
+  returned: state=present, not check mode, and O(wait)
+  type: list
+  elements: str
+  sample: [Issuer default/kserve-gke-readiness-probe]
 diagnosis:
   description: For each piece not ready in time, why and the fix.
   returned: failure
@@ -267,6 +281,7 @@ def argspec():
         requires=dict(type="list", elements="dict", default=[], options=dict(
             crd=dict(type="str", required=True), what=dict(type="str"))),
         requires_fix=dict(type="str"),
+        admits=dict(type="list", elements="dict", default=[]),
         field_manager=dict(type="str", default="kserve_gke"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
@@ -315,7 +330,7 @@ class Run:
 
     def __init__(self, module, cluster, objects):
         self.module, self.params, self.cluster, self.objects = module, module.params, cluster, objects
-        self.changed, self.diffs, self.load_balancers = [], [], {}
+        self.changed, self.diffs, self.load_balancers, self.admitted = [], [], {}, []
         self.started = time.monotonic()
 
     def remaining(self):
@@ -443,7 +458,27 @@ class Run:
         pieces = [p for p in components.needs(self.objects) if p["kind"] != "CustomResourceDefinition"]
         waiting, state = self.wait(pieces)
         self.load_balancers = components.load_balancers(pieces, state)
-        return self.explain(waiting, state) if waiting else []
+        if waiting:
+            return self.explain(waiting, state)
+        self.prove_admission()
+        return []
+
+    def prove_admission(self):
+        """Dry-run each object of `admits`; repeated while its webhook cannot be reached yet, within the time
+        left (a webhook's endpoints can be ready before its CA bundle is injected, or its server listens)."""
+        for obj in self.params["admits"]:
+            while True:
+                try:
+                    self.cluster.apply(obj, self.params["field_manager"], dry_run=True)
+                    break
+                except k8s.DynamicApiError as exc:
+                    if not diagnosis.webhook_not_serving(k8s.error_message(exc)) or self.remaining() <= 0:
+                        raise components.ComponentError("%s is ready, but its webhooks do not admit %s: %s. Fix: %s." % (
+                            self.params["name"], components.describe(obj), k8s.error_message(exc),
+                            (diagnosis.explain_error(k8s.error_message(exc))
+                             or "look at the webhook's Pods and logs, then re-run").rstrip("."))) from exc
+                    time.sleep(min(self.params["poll_interval"], max(self.remaining(), 0.1)))
+            self.admitted.append(components.describe(obj))
 
     def absent(self):
         gone = []
@@ -494,6 +529,7 @@ def main():
             result["ready"] = ["%s %s" % (p["kind"], "/".join(x for x in (p["namespace"], p["name"]) if x))
                                for p in components.needs(objects)]
             result["load_balancers"] = run.load_balancers
+            result["admitted"] = run.admitted
         if findings:
             module.fail_json(msg=diagnosis.report(params["name"], findings, params["wait_timeout"]),
                              diagnosis=findings, **result)

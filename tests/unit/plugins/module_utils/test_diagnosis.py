@@ -165,3 +165,20 @@ def test_report_says_each_why_then_each_fix_once():
     findings = [{"piece": "a", "why": "A is stuck.", "fix": "do X"}, {"piece": "b", "why": "B is stuck", "fix": "do X"}]
     assert diagnosis.report("Istio", findings, 30) == "Istio is not ready after 30 s. - A is stuck. - B is stuck. " \
                                                       "Fix: do X."
+
+
+@pytest.mark.parametrize("message, transient", [
+    ('Internal error occurred: failed calling webhook "webhook.cert-manager.io": failed to call webhook: Post '
+     '"https://cert-manager-webhook.cert-manager.svc:443/validate?timeout=30s": no endpoints available for service '
+     '"cert-manager-webhook"', True),
+    ('Internal error occurred: failed calling webhook "webhook.cert-manager.io": failed to call webhook: Post '
+     '"https://cert-manager-webhook.cert-manager.svc:443/validate?timeout=30s": tls: failed to verify certificate: '
+     'x509: certificate signed by unknown authority', True),
+    ('Internal error occurred: failed calling webhook "webhook.cert-manager.io": ... dial tcp 10.0.0.7:10250: '
+     'connect: connection refused', True),
+    ('admission webhook "webhook.cert-manager.io" denied the request: spec: Required value: at least one issuer '
+     'type must be set', False),
+    ("issuers.cert-manager.io is forbidden: User \"x\" cannot patch resource", False),
+])
+def test_webhook_not_serving_tells_a_webhook_starting_from_a_refusal(message, transient):
+    assert diagnosis.webhook_not_serving(message) is transient
