@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 
 try:
     import urllib3
@@ -116,6 +117,7 @@ class Cluster:
         self.requests = 0
         self._resources = {}
         self._core = None
+        self._count_lock = threading.Lock()
 
     @property
     def core(self):
@@ -140,7 +142,8 @@ class Cluster:
         return self._resources[key]
 
     def _call(self, method, *args, **kwargs):
-        self.requests += 1
+        with self._count_lock:  # k8s_component sends its dry runs from a few threads
+            self.requests += 1
         return getattr(self.dynamic, method)(*args, **kwargs)
 
     def _locate(self, obj):

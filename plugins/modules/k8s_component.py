@@ -246,6 +246,7 @@ requests:
 """
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -259,6 +260,9 @@ except ImportError:
     yaml = None
 
 
+# Server-side dry runs in flight at once: each is an independent request, and against a remote API server its
+# round trip, not the server's work, is most of its cost. The writes that follow stay one at a time, in order.
+DRY_RUN_WORKERS = 4
 PENDING_FIX = ("give the node pool these Pods may run on more room: more nodes (gke_cluster_system_node_count for "
                "the system pool) or a larger machine type (gke_cluster_system_machine_type, e.g. e2-standard-8)")
 
@@ -355,27 +359,49 @@ class Run:
                 index[(api_version, kind, meta.get("namespace") if namespace else None, meta.get("name"))] = item
         return index
 
+    def dry_runs(self, objects):
+        """The API server's answer to a server-side dry run of each object, in order: the object as it would be,
+        or the exception (NotServed for a kind no API serves). A few are in flight at once; the kinds are looked
+        up first, one at a time, since the client's discovery cache is not made for threads."""
+        served = []
+        for obj in objects:
+            try:
+                self.cluster.resource(obj["apiVersion"], obj["kind"])
+                served.append(None)
+            except k8s.NotServed as exc:
+                served.append(exc)
+
+        def one(pair):
+            obj, not_served = pair
+            if not_served is not None:
+                return not_served
+            try:
+                return self.cluster.apply(obj, self.params["field_manager"], dry_run=True)
+            except k8s.DynamicApiError as exc:  # NotFoundError among them
+                return exc
+        with ThreadPoolExecutor(max_workers=DRY_RUN_WORKERS) as pool:
+            return list(pool.map(one, zip(objects, served)))
+
     def converge(self, objects):
-        """Dry-run each object, then apply for real those whose answer differs from the cluster's copy."""
+        """Dry-run each object, then apply for real, in order, those whose answer differs from the cluster's
+        copy."""
         check = self.module.check_mode
         live_index = self.live_objects(objects)
-        for obj in objects:
+        for obj, would in zip(objects, self.dry_runs(objects)):
             meta = obj.get("metadata") or {}
-            try:
-                live = live_index.get((obj["apiVersion"], obj["kind"], meta.get("namespace"), meta.get("name")))
-                would = self.cluster.apply(obj, self.params["field_manager"], dry_run=True)
-            except k8s.NotServed:
+            live = live_index.get((obj["apiVersion"], obj["kind"], meta.get("namespace"), meta.get("name")))
+            if isinstance(would, k8s.NotServed):
                 if not check:
                     raise components.ComponentError(
                         "%s of %s is of a kind the cluster does not serve. Fix: install what brings its CRD first "
                         "(known failure 2), then re-run" % (components.describe(obj), self.params["name"]))
                 live, would = None, obj     # its CRD comes with this run
-            except k8s.NotFoundError as exc:
+            elif isinstance(would, k8s.NotFoundError):
                 if not check:
-                    self._fail_apply(obj, exc, True)
+                    self._fail_apply(obj, would, True)
                 live, would = None, obj     # its Namespace comes with this run
-            except k8s.DynamicApiError as exc:
-                self._fail_apply(obj, exc, True)
+            elif isinstance(would, k8s.DynamicApiError):
+                self._fail_apply(obj, would, True)
             if not components.differs(live, would):
                 continue
             self.changed.append(components.describe(obj))
