@@ -31,7 +31,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from .kwok_stages import STAGES
 from .pki import free_port, key_pem, make_ca, make_serving_cert
 
-BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 # Nodes kwok simulates carry this annotation (a node without it would wait for a kubelet that never comes).
 KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 # GKE's default Service range for new clusters (the 34.118.224.0/20 block of a VPC-native cluster).
@@ -40,20 +39,14 @@ SERVICE_RANGE = "34.118.224.0/20"
 POD_RANGE = "10.64.0.0/14"
 
 
-def binary_dir():
-    """Where scripts/lab-binaries keeps the binaries."""
-    return os.environ.get("KSERVE_LAB_BIN_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "kserve_gke", "lab-bin")
+LAB_BINARIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lab-binaries")
 
 
-def find_binary(name, directory=None):
-    """The newest build of `name` in the cache (files are named <name>-<version>); None when there is none."""
-    directory = directory or binary_dir()
-    try:
-        found = sorted(f for f in os.listdir(directory) if f.startswith(name + "-v") and not f.endswith(".partial"))
-    except FileNotFoundError:
-        return None
-    return os.path.join(directory, found[-1]) if found else None
+def pinned_binaries():
+    """{name: path} of the binaries at the versions lab/go/ pins, as scripts/lab-binaries (the one reader of those
+    pins and of the cache's place) names them; built or not."""
+    listed = subprocess.run([LAB_BINARIES, "--paths"], capture_output=True, text=True, check=True).stdout
+    return dict(line.split(" ", 1) for line in listed.splitlines())
 
 
 class ControlPlaneError(Exception):
@@ -68,13 +61,13 @@ def _die_with_parent():
 class ControlPlane:
     """etcd and kube-apiserver for one cluster, in `directory`."""
 
-    def __init__(self, directory, host="127.0.0.1", bin_dir=None, name="kserve-lab"):
+    def __init__(self, directory, host="127.0.0.1", name="kserve-lab"):
         self.directory, self.host, self.name = directory, host, name
-        self.binaries = {b: find_binary(b, bin_dir) for b in BINARIES}
-        missing = [b for b, path in self.binaries.items() if not path]
+        self.binaries = pinned_binaries()
+        missing = [path for path in self.binaries.values() if not os.access(path, os.X_OK)]
         if missing:
-            raise ControlPlaneError("%s not built yet in %s. Fix: scripts/lab-binaries (or make venv) builds them"
-                                    % (", ".join(missing), bin_dir or binary_dir()))
+            raise ControlPlaneError("%s not built yet. Fix: scripts/lab-binaries (or make venv) builds them"
+                                    % ", ".join(missing))
         self.token = secrets.token_urlsafe(32)
         self.port = None
         self.processes = []

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import ROOT
 
-from kserve_lab.control_plane import ControlPlane, binary_dir  # noqa: E402  pylint: disable=wrong-import-position
+from kserve_lab.control_plane import ControlPlane, pinned_binaries  # noqa: E402  pylint: disable=wrong-import-position
 
 HELM = shutil.which("helm") or os.path.join(ROOT, ".venv", "bin", "helm")
 CRD = """
@@ -73,8 +73,7 @@ def run(api, tool, *args, stdin=None):
 
 def test_the_binaries_are_upstreams_at_the_pinned_versions():
     for name, expected in (("kube-apiserver", "Kubernetes v1."), ("etcd", "etcd Version: 3.")):
-        builds = sorted(f for f in os.listdir(binary_dir()) if f.startswith(name + "-v"))
-        path = os.path.join(binary_dir(), builds[-1])
+        path = pinned_binaries()[name]
         assert expected in subprocess.run([path, "--version"], capture_output=True, text=True,
                                           check=True).stdout
 
