@@ -177,15 +177,19 @@ def load_balancer_address(service):
     return next((i.get("ip") or i.get("hostname") for i in ingress if i.get("ip") or i.get("hostname")), "")
 
 
+def _find(state, kind, namespace, name):
+    """The object of `state` ({kind: [objects]}) with that kind, namespace and name, or None."""
+    return next((o for o in state.get(kind) or [] if (o.get("metadata") or {}).get("name") == name
+                 and (o.get("metadata") or {}).get("namespace") == namespace), None)
+
+
 def load_balancers(pieces, state):
     """{namespace/name: address} of the LoadBalancer pieces that have one in `state` ({kind: [objects]})."""
     found = {}
     for piece in pieces:
         if piece["kind"] != "LoadBalancer":
             continue
-        service = next((o for o in state.get("Service") or [] if (o.get("metadata") or {}).get("name") == piece["name"]
-                        and (o.get("metadata") or {}).get("namespace") == piece["namespace"]), None)
-        address = load_balancer_address(service)
+        address = load_balancer_address(_find(state, "Service", piece["namespace"], piece["name"]))
         if address:
             found["%s/%s" % (piece["namespace"], piece["name"])] = address
     return found
@@ -205,24 +209,21 @@ def missing_requirements(name, requires, served, fix):
 def not_ready(pieces, state, ready_addresses):
     """The pieces not ready in `state` ({kind: [objects]}); ready_addresses(namespace, name) counts a
     Service's ready endpoints."""
-    def find(kind, namespace, name):
-        return next((o for o in state.get(kind) or [] if (o.get("metadata") or {}).get("name") == name
-                     and (o.get("metadata") or {}).get("namespace") == namespace), None)
     waiting = []
     for piece in pieces:
         kind, namespace, name = piece["kind"], piece["namespace"], piece["name"]
         if kind == "CustomResourceDefinition":
-            ok = condition_true(find(kind, None, name), "Established")
+            ok = condition_true(_find(state, kind, None, name), "Established")
         elif kind == "Deployment":
-            obj = find(kind, namespace, name)
+            obj = _find(state, kind, namespace, name)
             ok = obj is not None and deployment_ready(obj)
         elif kind == "DaemonSet":
-            obj = find(kind, namespace, name)
+            obj = _find(state, kind, namespace, name)
             ok = obj is not None and daemonset_ready(obj)
         elif kind == "WebhookService":
             ok = ready_addresses(namespace, name) > 0
         else:
-            ok = bool(load_balancer_address(find("Service", namespace, name)))
+            ok = bool(load_balancer_address(_find(state, "Service", namespace, name)))
         if not ok:
             waiting.append(piece)
     return waiting

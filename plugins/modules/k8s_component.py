@@ -340,6 +340,10 @@ class Run:
     def remaining(self):
         return self.params["wait_timeout"] - (time.monotonic() - self.started)
 
+    def pause(self):
+        """Wait one poll interval, or what is left of the time if less."""
+        time.sleep(min(self.params["poll_interval"], max(self.remaining(), 0.1)))
+
     def _fail_apply(self, obj, exc, dry_run):
         message = k8s.error_message(exc)
         fix = diagnosis.explain_error(message) or "correct the object, or the release file, and re-run"
@@ -438,7 +442,7 @@ class Run:
                 [], state.get("Endpoints"), ns, name))
             if not waiting or self.remaining() <= 0:
                 return waiting, state
-            time.sleep(min(self.params["poll_interval"], max(self.remaining(), 0.1)))
+            self.pause()
 
     def explain(self, waiting, state):
         """Why each piece is not ready (findings), read from the Pods, events and logs of its namespace."""
@@ -498,12 +502,12 @@ class Run:
                     self.cluster.apply(obj, self.params["field_manager"], dry_run=True)
                     break
                 except k8s.DynamicApiError as exc:
-                    if not diagnosis.webhook_not_serving(k8s.error_message(exc)) or self.remaining() <= 0:
+                    message = k8s.error_message(exc)
+                    if not diagnosis.webhook_not_serving(message) or self.remaining() <= 0:
+                        fix = diagnosis.explain_error(message) or "look at the webhook's Pods and logs, then re-run"
                         raise components.ComponentError("%s is ready, but its webhooks do not admit %s: %s. Fix: %s." % (
-                            self.params["name"], components.describe(obj), k8s.error_message(exc),
-                            (diagnosis.explain_error(k8s.error_message(exc))
-                             or "look at the webhook's Pods and logs, then re-run").rstrip("."))) from exc
-                    time.sleep(min(self.params["poll_interval"], max(self.remaining(), 0.1)))
+                            self.params["name"], components.describe(obj), message, fix.rstrip("."))) from exc
+                    self.pause()
             self.admitted.append(components.describe(obj))
 
     def absent(self):
@@ -521,7 +525,7 @@ class Run:
         while gone and self.remaining() > 0:
             gone = [obj for obj in gone if self.cluster.get(obj) is not None]
             if gone:
-                time.sleep(min(self.params["poll_interval"], max(self.remaining(), 0.1)))
+                self.pause()
         if gone:
             raise components.ComponentError("%s: %s still there after %d s. Fix: look at their finalizers "
                                             "(kubectl get ... -o yaml), then re-run" % (
