@@ -48,7 +48,7 @@ TWIN = textwrap.dedent("""
     from kserve_lab.k8s_controllers import Controllers
     from kserve_lab.k8s_store import Store
     from kserve_lab.pki import ClusterPki
-    from kserve_lab.clusters import ClusterRuntime
+    from kserve_lab.clusters import node_object
     from kserve_lab.serving import ServingPlatform
     folder = {folder!r}
     endpoint, ca = ClusterPki(folder)(("bench", "us-central1-a", "twin"))
@@ -67,7 +67,7 @@ TWIN = textwrap.dedent("""
     cluster = {{"name": "twin", "location": "us-central1-a", "currentNodeVersion": "1.35.4-gke.0",
                "nodePools": [{{"name": "system", "initialNodeCount": 1, "config": {{"machineType": "e2-standard-4"}}}}]}}
     nodes = store.find("", "v1", "nodes")
-    node = ClusterRuntime.node(cluster, cluster["nodePools"][0], "us-central1-a", 0)
+    node = node_object(cluster, cluster["nodePools"][0], "us-central1-a", 0)
     created, _ = store.create(nodes, None, node, "gke")
     store.replace(nodes, None, node["metadata"]["name"], dict(created, status=node["status"]), "kubelet",
                   status_only=True)

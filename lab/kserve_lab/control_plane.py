@@ -25,6 +25,7 @@ import time
 import urllib.error
 import urllib.request
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -61,14 +62,19 @@ def _die_with_parent():
 class ControlPlane:
     """etcd and kube-apiserver for one cluster, in `directory`."""
 
-    def __init__(self, directory, host="127.0.0.1", name="kserve-lab"):
+    def __init__(self, directory, host="127.0.0.1", name="kserve-lab", token=None, issuer=None):
         self.directory, self.host, self.name = directory, host, name
+        # GKE's issuer for a cluster's service-account tokens is its container.googleapis.com URL.
+        self.issuer = issuer or "https://container.googleapis.com/v1/projects/lab/locations/lab/clusters/" + name
         self.binaries = pinned_binaries()
         missing = [path for path in self.binaries.values() if not os.access(path, os.X_OK)]
         if missing:
             raise ControlPlaneError("%s not built yet. Fix: scripts/lab-binaries (or make venv) builds them"
                                     % ", ".join(missing))
-        self.token = secrets.token_urlsafe(32)
+        self.token = token or secrets.token_urlsafe(32)
+        # The lab's own components (the GKE twin registering nodes, its add-on manager) act as an identity of
+        # their own, not as the user.
+        self.lab_token = secrets.token_urlsafe(32)
         self.port = None
         self.processes = []
 
@@ -85,18 +91,29 @@ class ControlPlane:
         os.chmod(self._path(name), mode)
 
     def _credentials(self):
-        ca_cert, ca_key = make_ca("kserve-lab %s" % self.name)
-        cert, cert_key = make_serving_cert(ca_cert, ca_key, self.host)
-        signing = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self._write("ca.pem", ca_cert.public_bytes(serialization.Encoding.PEM))
-        self._write("apiserver.pem", cert.public_bytes(serialization.Encoding.PEM))
-        self._write("apiserver.key", key_pem(cert_key))
-        self._write("sa.key", key_pem(signing))
-        public = signing.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
-        self._write("sa.pub", public)
+        """The cluster's CA and serving certificate (kept when the GKE twin made them already: ca.pem, ca.key,
+        apiserver.pem, apiserver.key), the service-account signing key (kept across restarts, so tokens already
+        issued stay valid), and the token file."""
+        if not os.path.exists(self._path("ca.key")):
+            ca_cert, ca_key = make_ca("kserve-lab %s" % self.name)
+            self._write("ca.pem", ca_cert.public_bytes(serialization.Encoding.PEM))
+            self._write("ca.key", key_pem(ca_key))
+        if not os.path.exists(self._path("apiserver.key")):
+            with open(self._path("ca.pem"), "rb") as handle:
+                ca_cert = x509.load_pem_x509_certificate(handle.read())
+            with open(self._path("ca.key"), "rb") as handle:
+                ca_key = serialization.load_pem_private_key(handle.read(), None)
+            cert, cert_key = make_serving_cert(ca_cert, ca_key, self.host)
+            self._write("apiserver.pem", cert.public_bytes(serialization.Encoding.PEM))
+            self._write("apiserver.key", key_pem(cert_key))
+        if not os.path.exists(self._path("sa.key")):
+            signing = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self._write("sa.key", key_pem(signing))
+            self._write("sa.pub", signing.public_key().public_bytes(serialization.Encoding.PEM,
+                                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
         # token,user,uid,"group": the lab's administrator, as GKE's cluster creator is.
-        self._write("tokens.csv", '%s,admin@kserve-lab.example.com,lab-admin,"system:masters"\n' % self.token)
+        self._write("tokens.csv", '%s,admin@kserve-lab.example.com,lab-admin,"system:masters"\n'
+                    '%s,system:kserve-lab,kserve-lab,"system:masters"\n' % (self.token, self.lab_token))
 
     def _start(self, name, argv):
         log = open(self._path(name + ".log"), "ab")  # pylint: disable=consider-using-with  # closed in stop()
@@ -130,11 +147,12 @@ class ControlPlane:
             "--tls-cert-file", self._path("apiserver.pem"), "--tls-private-key-file", self._path("apiserver.key"),
             "--client-ca-file", self._path("ca.pem"), "--token-auth-file", self._path("tokens.csv"),
             "--authorization-mode", "RBAC",
-            "--service-account-issuer", "https://container.googleapis.com/v1/projects/lab/locations/lab/clusters/"
-            + self.name,
+            "--service-account-issuer", self.issuer,
             "--service-account-key-file", self._path("sa.pub"),
             "--service-account-signing-key-file", self._path("sa.key"),
             "--service-cluster-ip-range", SERVICE_RANGE, "--allow-privileged",
+            # A node's kubelet is reached at its InternalIP (its Hostname address resolves nowhere here), as GKE does.
+            "--kubelet-preferred-address-types", "InternalIP",
             "--cert-dir", self._path("certs"), "--profiling=false", "--v", "1"])
         self._wait_ready(timeout)
         if workloads:

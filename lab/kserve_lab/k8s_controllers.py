@@ -51,6 +51,7 @@ import zlib
 from cryptography.hazmat.primitives import serialization
 
 from . import gke_ingress, knative, pki
+from .kubelet import gpu_request, nvidia_smi
 from .k8s_quantity import millicores, parse, pod_requests
 from .k8s_store import K8sError, label_matcher, now_iso, pod_ready
 from .serving import ISVC_LABEL, ClusterServing
@@ -69,9 +70,6 @@ WORKLOADS = ("deployments", "statefulsets", "daemonsets", "jobs")
 # answers None, or (seconds it runs first, its last log line).
 STARTUP_CHECKS = (knative.version_check,)
 CRASH_BACKOFF, CRASH_BACKOFF_MAX = 10, 300  # the kubelet's restart back-off, real seconds
-GPU_NAMES = {"nvidia-tesla-t4": "Tesla T4", "nvidia-l4": "NVIDIA L4", "nvidia-tesla-a100": "NVIDIA A100-SXM4-40GB"}
-
-
 def cert_not_after(days=90):
     when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -115,38 +113,8 @@ def tolerates(pod_spec, taint):
     return False
 
 
-def gpu_request(pod_spec):
-    total = 0
-    for container in pod_spec.get("containers") or []:
-        resources = container.get("resources") or {}
-        wanted = (resources.get("limits") or {}).get("nvidia.com/gpu") or (resources.get("requests") or {}).get(
-            "nvidia.com/gpu")
-        total += int(wanted or 0)
-    return total
-
-
 def runs_to_completion(pod_spec):
     return pod_spec.get("restartPolicy") in ("Never", "OnFailure")
-
-
-def nvidia_smi(node):
-    gpu = GPU_NAMES.get(_labels(node).get("cloud.google.com/gke-accelerator"), "Tesla T4")
-    return "\n".join([
-        "+-----------------------------------------------------------------------------------------+",
-        "| NVIDIA-SMI 550.90.07              Driver Version: 550.90.07      CUDA Version: 12.4     |",
-        "|-----------------------------------------+------------------------+----------------------+",
-        "| GPU  Name                 Persistence-M | Bus-Id          Disp.A | Volatile Uncorr. ECC |",
-        "| Fan  Temp   Perf          Pwr:Usage/Cap |           Memory-Usage | GPU-Util  Compute M. |",
-        "|=========================================+========================+======================|",
-        "|   0  %-22s        Off |   00000000:00:04.0 Off |                    0 |" % gpu,
-        "| N/A   36C    P8              9W /   70W |       1MiB /  15360MiB |      0%      Default |",
-        "+-----------------------------------------+------------------------+----------------------+",
-        "",
-        "+-----------------------------------------------------------------------------------------+",
-        "| Processes:                                                                              |",
-        "|  No running processes found                                                             |",
-        "+-----------------------------------------------------------------------------------------+",
-        ""])
 
 
 def pod_status(pod, node, done, ready):

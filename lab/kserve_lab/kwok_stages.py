@@ -88,6 +88,57 @@ spec:
       phase: Running
       startTime: {{ $now | Quote }}
 ---
+# A running Pod whose restartPolicy is Never or OnFailure runs to completion (its process exits 0), as kwok's own
+# pod-complete stage does for a Job's Pods.
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: lab-pod-complete
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+      - key: .metadata.deletionTimestamp
+        operator: DoesNotExist
+      - key: .status.phase
+        operator: In
+        values: ["Running"]
+      - key: .spec.restartPolicy
+        operator: In
+        values: ["Never", "OnFailure"]
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      conditions:
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: Initialized
+      - lastTransitionTime: {{ $now | Quote }}
+        reason: PodCompleted
+        status: "False"
+        type: ContainersReady
+      - lastTransitionTime: {{ $now | Quote }}
+        reason: PodCompleted
+        status: "False"
+        type: Ready
+      containerStatuses:
+      {{ range .spec.containers }}
+      - image: {{ .image | Quote }}
+        name: {{ .name | Quote }}
+        ready: false
+        restartCount: 0
+        started: false
+        state:
+          terminated:
+            exitCode: 0
+            finishedAt: {{ $now | Quote }}
+            reason: Completed
+            startedAt: {{ $now | Quote }}
+      {{ end }}
+      phase: Succeeded
+---
 # A deleted Pod goes once its finalizers are gone, as the kubelet confirms it.
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage

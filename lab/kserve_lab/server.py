@@ -41,7 +41,7 @@ def load_knobs(state_dir):
     return Knobs()
 
 
-def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
+def serve(state_dir, idle_timeout=1800.0, gpu_quota=None, kubernetes="twin"):
     os.makedirs(state_dir, exist_ok=True)
     knobs = load_knobs(state_dir)
     log = RequestLog(os.path.join(state_dir, "requests.jsonl"))
@@ -53,7 +53,11 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
         token = handle.read().strip()
 
     services = ServiceUsageState(state_path=os.path.join(state_dir, "serviceusage.json"))
-    runtime = ClusterRuntime(state_dir, log, knobs, token)
+    if kubernetes == "real":
+        from .planes import PlaneRuntime  # imports the kubernetes client: only when asked for
+        runtime = PlaneRuntime(state_dir, log, knobs, token)
+    else:
+        runtime = ClusterRuntime(state_dir, log, knobs, token)
     state = GkeState(knobs, os.path.join(state_dir, "gke.json"), gpu_quota=gpu_quota, services=services,
                      ca_factory=ClusterPki(state_dir), runtime=runtime)
     gke = LabServer((HOST, 0), type("BoundGke", (GkeHandler,), {"state": state}), "gke", log, knobs,
@@ -84,7 +88,8 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     endpoints = {"pid": os.getpid(), "token": token, "knobs": knobs.as_dict(),
-                 "gke": gke.url, "gcs": gcs.url, "serviceusage": serviceusage.url, "iam": iam.url, "mirror": mirror.url, "project": "kserve-lab"}
+                 "gke": gke.url, "gcs": gcs.url, "serviceusage": serviceusage.url, "iam": iam.url, "mirror": mirror.url, "project": "kserve-lab",
+                 "kubernetes": kubernetes}
     tmp = os.path.join(state_dir, "endpoints.json.tmp")
     with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
         json.dump(endpoints, handle, indent=2)   # holds the token: 0600

@@ -146,6 +146,21 @@ def run_module(module, args, *flags):
     return proc, result
 
 
+def lab_processes(directory):
+    """The processes still running with the lab's directory on their command line (a control plane's etcd,
+    kube-apiserver, controllers and kwok all have it), as (pid, command) pairs."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as handle:
+                command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(directory) in command and int(pid) != os.getpid() and alive(int(pid)):
+            found.append((int(pid), command[:200]))
+    return found
+
+
 def recap(proc):
     """The PLAY RECAP counters of a playbook run, as a dict of strings."""
     line = [x for x in proc.stdout.splitlines() if x.startswith("localhost")][-1]
@@ -160,3 +175,4 @@ def lab(tmp_path_factory):
     yield instance
     instance.run("down")
     assert not instance.pid_alive(pid), "the lab left a process behind"
+    assert lab_processes(instance.directory) == [], "the lab left a process behind"

@@ -1,0 +1,242 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Each GKE twin cluster on a real control plane (control_plane.py): what GKE does to a cluster's Kubernetes, done
+through the API as GKE's own components do it.
+
+When a cluster's create operation finishes, its etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
+kwok start in the cluster's directory, and the front (k8s_front.py) listens at the endpoint the GKE twin reported,
+with the cluster's certificate. Then, as a client of that API server under an identity of its own:
+- the nodes of every node pool are registered (clusters.node_object: GKE's labels, the GPU taint, CPU and memory
+  allocatable by machine type) for kwok to run, and follow the pools as they grow, shrink or go;
+- the nodes' kubelet port answers the API server's log requests (kubelet.py);
+- nvidia.com/gpu becomes allocatable on a GPU node once a driver is installed: GKE-managed drivers after a delay;
+  with INSTALLATION_DISABLED, once a Pod of the driver-installer DaemonSet runs on that node;
+- GKE's kube-system workloads (gke_nodes.py) are created, and created again after a lab restart if someone deleted
+  them, as GKE's add-on manager reconciles them.
+A cluster's objects live in its etcd, so a lab restart keeps them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import traceback
+
+from .clusters import DRIVER_INSTALL_SECONDS, address_block, cluster_folder, node_object, write_kubeconfig
+from .control_plane import ControlPlane
+from .gke import pool_size
+from .gke_nodes import system_workloads
+from .k8s_front import ApiFront
+from .kubelet import KubeletServer, api_reader
+
+DRIVER_INSTALLER = "k8s-app=nvidia-driver-installer"
+
+
+class Plane:
+    """One cluster's running control plane, front and API client; its processes belong to its keeper thread."""
+
+    def __init__(self, key, cluster, runtime):
+        self.key, self.cluster, self.runtime = key, cluster, runtime
+        self.folder = cluster_folder(runtime.state_dir, key)
+        self.ready, self.stopping = threading.Event(), threading.Event()
+        self.error = None
+        self.control = self.front = self.api = self.kubelet = None
+        self.timers = []
+        self.keeper = threading.Thread(target=self._keep, name="plane-%s" % key[2], daemon=True)
+
+    def _keep(self):
+        """Start everything, then hold the processes until stop(): the processes die with this thread
+        (PR_SET_PDEATHSIG), so it lives exactly as long as the plane."""
+        try:
+            project, location, name = self.key
+            self.control = ControlPlane(
+                self.folder, name=name, token=self.runtime.token,
+                issuer="https://container.googleapis.com/v1/projects/%s/locations/%s/clusters/%s" % self.key)
+            self.control.start()
+            host, port = self.cluster["endpoint"].split(":")
+            self.front = ApiFront((host, int(port)), (self.control.host, self.control.port),
+                                  os.path.join(self.folder, "ca.pem"), os.path.join(self.folder, "apiserver.pem"),
+                                  os.path.join(self.folder, "apiserver.key"), self.runtime.log, self.runtime.knobs)
+            threading.Thread(target=self.front.serve_forever, daemon=True).start()
+            self.api = api_client(self.control)
+            self.kubelet = KubeletServer(self.control.host, os.path.join(self.folder, "apiserver.pem"),
+                                         os.path.join(self.folder, "apiserver.key"), api_reader(self.api))
+            threading.Thread(target=self.kubelet.serve_forever, daemon=True).start()
+            self._add_ons()
+            threading.Thread(target=self._watch_driver_installers, daemon=True).start()
+        except Exception as exc:  # pylint: disable=broad-except  # handed to start()'s caller
+            self.error = exc
+            self.ready.set()
+            self._shutdown()
+            return
+        self.ready.set()
+        self.stopping.wait()
+        self._shutdown()
+
+    def _shutdown(self):
+        for timer in self.timers:
+            timer.cancel()
+        for server in (self.front, self.kubelet):
+            if server:
+                server.shutdown()
+                server.server_close()
+        if self.control:
+            self.control.stop()
+
+    # --- what GKE does through the API -----------------------------------------------------------------------
+    def _add_ons(self):
+        """GKE's kube-system workloads, created where missing (an add-on manager's reconcile)."""
+        from kubernetes.client import AppsV1Api
+        from kubernetes.client.exceptions import ApiException
+        apps = AppsV1Api(self.api)
+        create = {"DaemonSet": apps.create_namespaced_daemon_set, "Deployment": apps.create_namespaced_deployment}
+        for obj in system_workloads():
+            try:
+                create[obj["kind"]]("kube-system", obj, field_manager="addon-manager")
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+
+    def sync_nodes(self, cluster):
+        """Make the Nodes match the cluster's node pools (count per zone): register new ones with GKE's labels,
+        taint and allocatable (kwok then reports them Ready), delete those of pools that went."""
+        from kubernetes.client import CoreV1Api
+        core = CoreV1Api(self.api)
+        wanted = {}
+        for pool in cluster["nodePools"]:
+            if pool.get("status") == "STOPPING":
+                continue
+            for zone in pool.get("locations") or [cluster["location"]]:
+                for index in range(pool_size(pool)):
+                    node = node_object(cluster, pool, zone, index)
+                    wanted[node["metadata"]["name"]] = node
+        listed = json.loads(core.list_node(_preload_content=False).data)
+        existing = {n["metadata"]["name"] for n in listed["items"]}
+        for name in sorted(existing - set(wanted)):
+            core.delete_node(name)
+        endpoints = {"kubeletEndpoint": {"Port": self.kubelet.port}}
+        for node in listed["items"]:  # after a lab restart the kubelets report their new port, as on a reboot
+            if node["metadata"]["name"] in wanted and node["status"].get("daemonEndpoints") != endpoints:
+                core.patch_node_status(node["metadata"]["name"], {"status": {"daemonEndpoints": endpoints}},
+                                       field_manager="kubelet")
+        for name in sorted(set(wanted) - existing):
+            node = wanted[name]
+            status = node.pop("status")
+            status.pop("conditions")  # kwok reports them, as a kubelet does (kwok_stages.py)
+            status["daemonEndpoints"] = endpoints
+            node["metadata"].setdefault("annotations", {})["kwok.x-k8s.io/node"] = "fake"
+            core.create_node(node, field_manager="gke")
+            core.patch_node_status(name, {"status": status}, field_manager="kubelet")
+            if node["metadata"]["labels"].get("cloud.google.com/gke-gpu-driver-version"):
+                self._later(DRIVER_INSTALL_SECONDS, self.driver_installed, name)
+
+    def _later(self, seconds, func, *args):
+        timer = threading.Timer(self.runtime.knobs.duration(seconds), func, args)
+        timer.daemon = True
+        self.timers.append(timer)
+        timer.start()
+
+    def driver_installed(self, name):
+        """A driver serves a node's GPUs (installed by GKE, or by the driver-installer DaemonSet's Pod): the device
+        plugin reports them, so nvidia.com/gpu becomes allocatable."""
+        from kubernetes.client import CoreV1Api
+        core = CoreV1Api(self.api)
+        node = json.loads(core.read_node(name, _preload_content=False).data)
+        gpus = int(node["metadata"].get("annotations", {}).get("lab/gpus") or 0)
+        if gpus and "nvidia.com/gpu" not in node.get("status", {}).get("allocatable", {}):
+            quantity = {"nvidia.com/gpu": str(gpus)}
+            core.patch_node_status(name, {"status": {"capacity": quantity, "allocatable": quantity}},
+                                   field_manager="kubelet")
+
+    def _watch_driver_installers(self):
+        """A running Pod of the driver-installer DaemonSet installs the driver on its node."""
+        from kubernetes import watch
+        from kubernetes.client import CoreV1Api
+        core = CoreV1Api(self.api)
+        done = set()
+        while not self.stopping.is_set():
+            try:
+                for event in watch.Watch().stream(core.list_namespaced_pod, "kube-system",
+                                                  label_selector=DRIVER_INSTALLER, timeout_seconds=30):
+                    pod = event["object"]
+                    node = pod.spec.node_name
+                    if pod.status.phase == "Running" and node and node not in done:
+                        done.add(node)
+                        self.driver_installed(node)
+            except Exception:  # pylint: disable=broad-except  # the API restarting, or going: try again
+                if self.stopping.wait(1):
+                    return
+                traceback.print_exc()
+
+
+def api_client(control):
+    """A kubernetes client ApiClient on the plane's own API server, as the lab's identity."""
+    from kubernetes.client import ApiClient, Configuration
+    config = Configuration()
+    config.host = control.server
+    config.ssl_ca_cert = os.path.join(control.directory, "ca.pem")
+    config.api_key = {"authorization": "Bearer " + control.lab_token}
+    return ApiClient(config)
+
+
+class PlaneRuntime:
+    """The lab's clusters on real control planes; the same interface as clusters.ClusterRuntime."""
+
+    def __init__(self, state_dir, log, knobs, token):
+        self.state_dir, self.log, self.knobs, self.token = state_dir, log, knobs, token
+        self.lock = threading.Lock()
+        self.planes = {}
+        self.platform = None  # the serving platform: not yet a client of the real API (docs/lab.md)
+
+    def folder(self, key):
+        return cluster_folder(self.state_dir, key)
+
+    def address_block(self, key):
+        return address_block(self.state_dir, key)
+
+    def start(self, key, cluster, timeout=120):
+        with self.lock:
+            plane = self.planes.get(key)
+            if plane is None:
+                plane = self.planes[key] = Plane(key, cluster, self)
+                plane.keeper.start()
+        if not plane.ready.wait(timeout):
+            raise RuntimeError("the control plane of %s did not start in %d s" % ("/".join(key), timeout))
+        if plane.error:
+            with self.lock:
+                self.planes.pop(key, None)
+            raise plane.error
+        self.sync_nodes(key, cluster)
+        self.write_kubeconfig()
+
+    def sync_nodes(self, key, cluster):
+        plane = self.planes.get(key)
+        if plane and plane.ready.is_set() and not plane.error:
+            plane.sync_nodes(cluster)
+
+    def stop(self, key, forget=False):
+        """Stop a cluster's plane; forget=True (the cluster was deleted) also drops its objects."""
+        with self.lock:
+            plane = self.planes.pop(key, None)
+        if plane:
+            plane.stopping.set()
+            plane.keeper.join(60)
+        if forget:
+            shutil.rmtree(os.path.join(self.folder(key), "etcd-data"), ignore_errors=True)
+        self.write_kubeconfig()
+
+    def stop_all(self):
+        for key in list(self.planes):
+            self.stop(key)
+
+    def save_dirty(self):
+        """Nothing to do: a cluster's objects are in its etcd."""
+
+    def last_request(self):
+        return max([p.front.last_request for p in self.planes.values() if p.front] or [0])
+
+    def write_kubeconfig(self):
+        running = {key: plane.front.url for key, plane in self.planes.items() if plane.front}
+        write_kubeconfig(self.state_dir, running, self.token)

@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The lab's clusters on real control planes (`scripts/lab up --kubernetes real`, issue 14): the gke_cluster role
+creates a cluster through the GKE twin and gets upstream's kube-apiserver behind the endpoint GKE reported, with
+nodes registered as GKE registers them, GKE's kube-system workloads, Pod logs from the nodes' kubelet port, and
+the lab's request log and injected faults at the front. Checked with kubectl."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import Lab, lab_processes
+
+from kserve_lab.gke_nodes import resources  # pylint: disable=wrong-import-order
+from kserve_lab.k8s_quantity import parse  # pylint: disable=wrong-import-order
+
+NVIDIA_SMI_POD = """
+apiVersion: v1
+kind: Pod
+metadata: {name: smi}
+spec:
+  restartPolicy: Never
+  tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
+  containers:
+  - name: smi
+    image: nvidia/cuda:12.4.1-base-ubuntu22.04
+    command: [nvidia-smi]
+    resources: {limits: {nvidia.com/gpu: 1}}
+"""
+TWO_CONTAINERS = """
+apiVersion: v1
+kind: Pod
+metadata: {name: pair}
+spec:
+  containers:
+  - {name: one, image: busybox}
+  - {name: two, image: busybox}
+"""
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    instance = Lab(tmp_path_factory.mktemp("lab"))
+    instance.run("up", "--kubernetes", "real", "--idle-timeout", "600")
+    pid = instance.endpoints["pid"]
+    yield instance.converged("gke_cluster")
+    instance.run("down")
+    assert not instance.pid_alive(pid), "the lab left a process behind"
+    assert lab_processes(instance.directory) == [], "a control plane outlived the lab"
+
+
+def kubectl(lab, *args, stdin=None, check=True):
+    proc = subprocess.run(["kubectl", "--kubeconfig", os.path.join(lab.directory, "kserve-gke.kubeconfig")]
+                          + list(args), input=stdin, capture_output=True, text=True, check=False)
+    assert not check or proc.returncode == 0, proc.stderr
+    return proc
+
+
+def until(what, check, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError("no %s within %d s" % (what, timeout))
+
+
+def test_the_endpoint_gke_reports_is_upstreams_api_server(real):
+    assert real.endpoints["kubernetes"] == "real"
+    version = json.loads(kubectl(real, "version", "-o", "json").stdout)["serverVersion"]
+    assert version["gitVersion"] == "v1.35.4"  # the pin in lab/go/kubernetes, not the hand-written twin's
+    # an API only a real 1.35 server has (the hand-written one never served it)
+    assert "validatingadmissionpolicies.admissionregistration.k8s.io" in kubectl(
+        real, "api-resources", "-o", "name").stdout.split()
+
+
+def test_nodes_are_registered_as_gke_registers_them(real):
+    nodes = {n["metadata"]["labels"]["cloud.google.com/gke-nodepool"]: n
+             for n in json.loads(kubectl(real, "get", "nodes", "-o", "json").stdout)["items"]}
+    assert set(nodes) == {"system", "gpu"}
+    gpu = nodes["gpu"]
+    assert gpu["metadata"]["labels"]["cloud.google.com/gke-accelerator"] == "nvidia-tesla-t4"
+    assert {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"} in gpu["spec"]["taints"]
+    capacity, allocatable = resources("n1-standard-4")
+    assert parse(gpu["status"]["capacity"]["cpu"]) == parse(capacity["cpu"])
+    # the API server writes quantities in their canonical form (13004800Ki comes back as 12700Mi)
+    assert parse(gpu["status"]["allocatable"]["memory"]) == parse(allocatable["memory"])
+    ready = {c["type"]: c["status"] for c in gpu["status"]["conditions"]}
+    assert ready["Ready"] == "True"  # reported by kwok, as a kubelet does
+    assert "nvidia.com/gpu" not in nodes["system"]["status"]["allocatable"]
+    until("allocatable GPU", lambda: json.loads(kubectl(real, "get", "node", gpu["metadata"]["name"], "-o", "json")
+                                               .stdout)["status"]["allocatable"].get("nvidia.com/gpu") == "1")
+
+
+def test_gke_system_workloads_run_on_the_nodes(real):
+    def available():
+        deployments = json.loads(kubectl(real, "-n", "kube-system", "get", "deployments", "-o", "json").stdout)
+        return {d["metadata"]["name"]: d["status"].get("availableReplicas") for d in deployments["items"]}
+    assert until("kube-dns available", lambda: available().get("kube-dns") == 2)
+    daemonsets = json.loads(kubectl(real, "-n", "kube-system", "get", "daemonsets", "-o", "json").stdout)["items"]
+    plugin = next(d for d in daemonsets if d["metadata"]["name"] == "nvidia-gpu-device-plugin-small-cos")
+    assert plugin["status"]["desiredNumberScheduled"] == 1  # on the GPU node only, by GKE's node affinity
+
+
+def test_pod_logs_come_from_the_nodes_kubelet_port(real):
+    assert kubectl(real, "apply", "-f", "-", stdin=NVIDIA_SMI_POD).returncode == 0
+    until("nvidia-smi to succeed", lambda: kubectl(real, "get", "pod", "smi", "-o", "jsonpath={.status.phase}")
+          .stdout == "Succeeded")
+    printed = kubectl(real, "logs", "smi").stdout
+    assert "NVIDIA-SMI" in printed and "Tesla T4" in printed
+    assert kubectl(real, "logs", "smi", "--tail", "2").stdout.count("\n") == 2
+    kubectl(real, "apply", "-f", "-", stdin=TWO_CONTAINERS)
+    # kubectl picks the first container itself; the API, asked without one, refuses as upstream does
+    refused = kubectl(real, "get", "--raw", "/api/v1/namespaces/default/pods/pair/log", check=False)
+    assert refused.returncode != 0
+    assert "a container name must be specified for pod pair, choose one of: [one two]" in refused.stderr
+
+
+def test_the_front_logs_requests_and_marks_dry_runs(real):
+    before = len(real.requests())
+    kubectl(real, "create", "namespace", "probe", "--dry-run=server")
+    kubectl(real, "get", "namespaces")
+    seen = [r for r in real.requests()[before:] if r["service"] == "k8s"]
+    dry = [r for r in seen if r["method"] == "POST"]
+    assert dry and all(r.get("dryRun") and not r["mutating"] for r in dry), seen
+    assert any(r["method"] == "GET" and r["path"] == "/api/v1/namespaces" and r["status"] == 200 for r in seen)
+    assert real.writes(before) == []
+
+
+def test_exec_is_refused_with_the_reason(real):
+    proc = kubectl(real, "exec", "pair", "-c", "one", "--", "true", check=False)
+    assert proc.returncode != 0
+    assert "does not pass protocol upgrades" in proc.stderr, proc.stderr
+
+
+def test_faults_are_injected_at_the_front_and_objects_survive_a_restart(real):
+    env = real.env
+    real.run("knobs", "--fault", "k8s=1.0:503")
+    real.run("down")
+    real.run("up", "--kubernetes", "real", "--idle-timeout", "600")
+    try:
+        proc = kubectl(real, "get", "pods", "--request-timeout", "5s", check=False)
+        assert proc.returncode != 0 and "injected fault" in proc.stderr, proc.stderr
+        assert any(r.get("fault") == "503" and r["service"] == "k8s" for r in real.requests())
+    finally:
+        real.run("knobs")
+        real.run("down")
+        real.run("up", "--kubernetes", "real", "--idle-timeout", "600")
+    assert env == real.env
+    # etcd kept the objects; the kubelet's new port reached the nodes, so logs still come
+    assert "NVIDIA-SMI" in kubectl(real, "logs", "smi").stdout
