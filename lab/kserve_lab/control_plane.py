@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .kwok_stages import STAGES
+from .network import egress_config
 from .pki import free_port, key_pem, make_ca, make_serving_cert
 
 # Nodes kwok simulates carry this annotation (a node without it would wait for a kubelet that never comes).
@@ -62,8 +63,10 @@ def _die_with_parent():
 class ControlPlane:
     """etcd and kube-apiserver for one cluster, in `directory`."""
 
-    def __init__(self, directory, host="127.0.0.1", name="kserve-lab", token=None, issuer=None):
+    def __init__(self, directory, host="127.0.0.1", name="kserve-lab", token=None, issuer=None, egress=None):
         self.directory, self.host, self.name = directory, host, name
+        # The Unix socket of the proxy kube-apiserver reaches the cluster network through (network.py), if any.
+        self.egress = egress
         # GKE's issuer for a cluster's service-account tokens is its container.googleapis.com URL.
         self.issuer = issuer or "https://container.googleapis.com/v1/projects/lab/locations/lab/clusters/" + name
         self.binaries = pinned_binaries()
@@ -153,11 +156,17 @@ class ControlPlane:
             "--service-cluster-ip-range", SERVICE_RANGE, "--allow-privileged",
             # A node's kubelet is reached at its InternalIP (its Hostname address resolves nowhere here), as GKE does.
             "--kubelet-preferred-address-types", "InternalIP",
-            "--cert-dir", self._path("certs"), "--profiling=false", "--v", "1"])
+            "--cert-dir", self._path("certs"), "--profiling=false", "--v", "1", *self._egress_flags()])
         self._wait_ready(timeout)
         if workloads:
             self._start_workloads()
         return self
+
+    def _egress_flags(self):
+        if not self.egress:
+            return []
+        self._write("egress-selector.yaml", egress_config(self.egress))
+        return ["--egress-selector-config-file", self._path("egress-selector.yaml")]
 
     def _start_workloads(self):
         config = self._path("admin.kubeconfig")

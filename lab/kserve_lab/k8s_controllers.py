@@ -52,6 +52,7 @@ from cryptography.hazmat.primitives import serialization
 
 from . import gke_ingress, knative, pki
 from .kubelet import gpu_request, nvidia_smi
+from .load_balancers import can_listen
 from .k8s_quantity import millicores, parse, pod_requests
 from .k8s_store import K8sError, label_matcher, now_iso, pod_ready
 from .serving import ISVC_LABEL, ClusterServing
@@ -137,19 +138,6 @@ def pod_status(pod, node, done, ready):
                                "started": not done, "restartCount": 0, "state": state,
                                "imageID": "", "containerID": "containerd://" + uuid.uuid4().hex}
                               for c in pod["spec"].get("containers") or []]}
-
-
-def can_listen(address, port=80):
-    """Whether this process could listen on address:port now (another lab, or anything else, may hold it)."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((address, port))
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 class Controllers:

@@ -8,6 +8,10 @@ kwok start in the cluster's directory, and the front (k8s_front.py) listens at t
 with the cluster's certificate. Then, as a client of that API server under an identity of its own:
 - the nodes of every node pool are registered (clusters.node_object: GKE's labels, the GPU taint, CPU and memory
   allocatable by machine type) for kwok to run, and follow the pools as they grow, shrink or go;
+- kube-apiserver's traffic into the cluster (webhooks, kubelets) goes through the lab's egress proxy (network.py),
+  never out of the lab;
+- webhook registrations get a server and their CA once their Service has a ready Pod (webhooks.py), and
+  LoadBalancer Services an address (load_balancers.py);
 - the nodes' kubelet port answers the API server's log requests (kubelet.py);
 - nvidia.com/gpu becomes allocatable on a GPU node once a driver is installed: GKE-managed drivers after a delay;
   with INSTALLATION_DISABLED, once a Pod of the driver-installer DaemonSet runs on that node;
@@ -21,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import threading
 import traceback
 
@@ -30,6 +35,9 @@ from .gke import pool_size
 from .gke_nodes import system_workloads
 from .k8s_front import ApiFront
 from .kubelet import KubeletServer, api_reader
+from .load_balancers import ServiceController
+from .network import ClusterNetwork
+from .webhooks import Webhooks
 
 DRIVER_INSTALLER = "k8s-app=nvidia-driver-installer"
 
@@ -42,7 +50,8 @@ class Plane:
         self.folder = cluster_folder(runtime.state_dir, key)
         self.ready, self.stopping = threading.Event(), threading.Event()
         self.error = None
-        self.control = self.front = self.api = self.kubelet = None
+        self.control = self.front = self.api = self.kubelet = self.network = self.webhooks = None
+        self.scratch = None
         self.timers = []
         self.keeper = threading.Thread(target=self._keep, name="plane-%s" % key[2], daemon=True)
 
@@ -51,8 +60,12 @@ class Plane:
         (PR_SET_PDEATHSIG), so it lives exactly as long as the plane."""
         try:
             project, location, name = self.key
+            # A short path of its own (a Unix socket's path has a 108-byte limit; cluster directories are deep)
+            self.scratch = tempfile.mkdtemp(prefix="kserve-lab-net-")
+            self.network = ClusterNetwork(os.path.join(self.scratch, "egress.sock"))
+            threading.Thread(target=self.network.serve_forever, daemon=True).start()
             self.control = ControlPlane(
-                self.folder, name=name, token=self.runtime.token,
+                self.folder, name=name, token=self.runtime.token, egress=self.network.server_address,
                 issuer="https://container.googleapis.com/v1/projects/%s/locations/%s/clusters/%s" % self.key)
             self.control.start()
             host, port = self.cluster["endpoint"].split(":")
@@ -64,6 +77,11 @@ class Plane:
             self.kubelet = KubeletServer(self.control.host, os.path.join(self.folder, "apiserver.pem"),
                                          os.path.join(self.folder, "apiserver.key"), api_reader(self.api))
             threading.Thread(target=self.kubelet.serve_forever, daemon=True).start()
+            self.network.api, self.network.kubelet_port = self.api, self.kubelet.port
+            self.webhooks = Webhooks(self.api, self.network, self.folder, self.stopping)
+            self.webhooks.start()
+            ServiceController(self.api, self.runtime.address_block(self.key), self.runtime.knobs,
+                              self.stopping).start()
             self._add_ons()
             threading.Thread(target=self._watch_driver_installers, daemon=True).start()
         except Exception as exc:  # pylint: disable=broad-except  # handed to start()'s caller
@@ -78,10 +96,14 @@ class Plane:
     def _shutdown(self):
         for timer in self.timers:
             timer.cancel()
-        for server in (self.front, self.kubelet):
+        if self.webhooks:
+            self.webhooks.stop()
+        for server in (self.front, self.kubelet, self.network):
             if server:
                 server.shutdown()
                 server.server_close()
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
         if self.control:
             self.control.stop()
 

@@ -154,3 +154,64 @@ def test_faults_are_injected_at_the_front_and_objects_survive_a_restart(real):
     assert env == real.env
     # etcd kept the objects; the kubelet's new port reached the nodes, so logs still come
     assert "NVIDIA-SMI" in kubectl(real, "logs", "smi").stdout
+
+
+GUARDED = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: guarded, labels: {guard: "yes"}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: guard, namespace: guarded}
+spec:
+  selector: {app: guard}
+  ports: [{port: 443, targetPort: 8443}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: guard}
+webhooks:
+- name: guard.lab.example.com
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  failurePolicy: Fail
+  namespaceSelector: {matchLabels: {guard: "yes"}}
+  rules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [configmaps]}]
+  clientConfig: {service: {name: guard, namespace: guarded, path: /validate}}
+"""
+GUARD_SERVER = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: guard, namespace: guarded}
+spec:
+  selector: {matchLabels: {app: guard}}
+  template:
+    metadata: {labels: {app: guard}}
+    spec:
+      containers: [{name: guard, image: example.com/guard:1}]
+"""
+
+
+def test_webhooks_are_called_through_the_labs_network_once_their_pods_run(real):
+    """kube-apiserver calls a webhook through the lab's egress proxy: refused while its Service has no ready Pod,
+    as on GKE; then served, with the CA written into the registration as the components do."""
+    kubectl(real, "apply", "-f", "-", stdin=GUARDED)
+    refused = kubectl(real, "-n", "guarded", "create", "configmap", "early", check=False)
+    assert refused.returncode != 0
+    assert 'failed calling webhook "guard.lab.example.com"' in refused.stderr, refused.stderr
+    assert "connection refused" in refused.stderr, refused.stderr
+    kubectl(real, "apply", "-f", "-", stdin=GUARD_SERVER)
+    until("the CA injected", lambda: kubectl(real, "get", "validatingwebhookconfiguration", "guard", "-o",
+                                             "jsonpath={.webhooks[0].clientConfig.caBundle}").stdout)
+    until("the webhook to admit", lambda: kubectl(real, "-n", "guarded", "create", "configmap", "late",
+                                                  check=False).returncode == 0)
+
+
+def test_a_load_balancer_service_gets_an_address_of_the_clusters_block(real):
+    kubectl(real, "-n", "guarded", "expose", "deployment", "guard", "--name", "edge", "--type", "LoadBalancer",
+            "--port", "80")
+    address = until("an address", lambda: kubectl(real, "-n", "guarded", "get", "service", "edge", "-o",
+                                                  "jsonpath={.status.loadBalancer.ingress[0].ip}").stdout)
+    block = address.rsplit(".", 1)[0]
+    assert address.startswith("127.") and block != "127.0.0", address

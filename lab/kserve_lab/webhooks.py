@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The webhook servers of the components a lab cluster runs, as a real kube-apiserver calls them.
+
+Istio, Knative, cert-manager and KServe register admission webhooks (and Knative and KServe CRD conversion
+webhooks) behind Services of their own, and each makes its serving certificate and writes its CA into the
+registrations once it runs: istiod patches its webhook configurations, Knative's webhook its own and its CRDs',
+cert-manager's cainjector those annotated for it. The lab does the same for every registration that names a
+Service: once a Pod behind that Service is ready, a TLS server with a certificate for
+`<service>.<namespace>.svc` (from a CA of its own) answers on loopback, the cluster network (network.py) passes
+kube-apiserver's calls to it, and the CA goes into the registration's caBundle. Until then kube-apiserver's calls
+fail as on GKE: refused while the Service has no ready endpoints, x509 while the caBundle is not the server's.
+
+What the lab's servers answer: every admission request allowed, unchanged; a conversion request converted by
+rewriting apiVersion. The components' own admission rules are not run here (docs/lab.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import ssl
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from cryptography.hazmat.primitives import serialization
+
+from .pki import key_pem, make_ca, make_service_cert
+
+
+def registrations(configs, crds):
+    """[(kind, name, index, webhook name, namespace, service, port, caBundle)] of every webhook registration that
+    names a Service: `configs` {kind: [MutatingWebhookConfiguration or Validating... dicts]}, `crds` CRD dicts
+    (index None: the CRD's conversion webhook)."""
+    found = []
+    for kind, items in sorted(configs.items()):
+        for obj in items:
+            for index, hook in enumerate(obj.get("webhooks") or []):
+                service = (hook.get("clientConfig") or {}).get("service")
+                if service:
+                    found.append((kind, obj["metadata"]["name"], index, hook["name"], service["namespace"],
+                                  service["name"], int(service.get("port") or 443),
+                                  hook["clientConfig"].get("caBundle", "")))
+    for crd in crds:
+        webhook = (((crd.get("spec") or {}).get("conversion") or {}).get("webhook") or {})
+        service = (webhook.get("clientConfig") or {}).get("service")
+        if ((crd.get("spec") or {}).get("conversion") or {}).get("strategy") == "Webhook" and service:
+            found.append(("CustomResourceDefinition", crd["metadata"]["name"], None, None, service["namespace"],
+                          service["name"], int(service.get("port") or 443),
+                          webhook["clientConfig"].get("caBundle", "")))
+    return found
+
+
+def answer(review):
+    """The lab's answer to an AdmissionReview (allowed, unchanged) or a ConversionReview (apiVersion rewritten)."""
+    request = review.get("request") or {}
+    if review.get("kind") == "ConversionReview":
+        converted = [dict(obj, apiVersion=request.get("desiredAPIVersion")) for obj in request.get("objects") or []]
+        return {"apiVersion": review.get("apiVersion"), "kind": "ConversionReview",
+                "response": {"uid": request.get("uid"), "convertedObjects": converted,
+                             "result": {"status": "Success"}}}
+    return {"apiVersion": review.get("apiVersion", "admission.k8s.io/v1"), "kind": "AdmissionReview",
+            "response": {"uid": request.get("uid"), "allowed": True}}
+
+
+class HookHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        """Calls come from kube-apiserver; the user's request is logged at the front."""
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            data = json.dumps(answer(json.loads(self.rfile.read(length) or b"{}"))).encode()
+            status = 200
+        except ValueError:
+            data, status = b'{"message": "not a review"}', 400
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class HookServer(ThreadingHTTPServer):
+    """One Service's webhook server on 127.0.0.1, with a CA and certificate of its own (in `folder`)."""
+
+    daemon_threads = True
+
+    def __init__(self, folder, namespace, service):
+        super().__init__(("127.0.0.1", 0), HookHandler)
+        ca_cert, ca_key = make_ca("%s.%s webhook CA" % (service, namespace))
+        cert, key = make_service_cert(ca_cert, ca_key, namespace, service)
+        self.ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
+        base = os.path.join(folder, "webhook-%s-%s" % (namespace, service))
+        with open(base + ".pem", "wb") as handle:
+            handle.write(cert.public_bytes(serialization.Encoding.PEM))
+        with os.fdopen(os.open(base + ".key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+            handle.write(key_pem(key))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(base + ".pem", base + ".key")
+        self.socket = context.wrap_socket(self.socket, server_side=True)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+class Webhooks:
+    """Keeps every registered webhook Service served and its CA injected, for one cluster; reconciles on each
+    change kube-apiserver reports about webhook registrations, CRDs and EndpointSlices (watches)."""
+
+    def __init__(self, api, network, folder, stopping):
+        self.api, self.network, self.folder, self.stopping = api, network, folder, stopping
+        self.servers = {}  # (namespace, service) -> HookServer
+        self.dirty = threading.Event()
+
+    def start(self):
+        from kubernetes.client import AdmissionregistrationV1Api, ApiextensionsV1Api, DiscoveryV1Api
+        admission, extensions = AdmissionregistrationV1Api(self.api), ApiextensionsV1Api(self.api)
+        for lister in (admission.list_mutating_webhook_configuration,
+                       admission.list_validating_webhook_configuration,
+                       extensions.list_custom_resource_definition,
+                       DiscoveryV1Api(self.api).list_endpoint_slice_for_all_namespaces):
+            threading.Thread(target=self._watch, args=(lister,), daemon=True).start()
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def stop(self):
+        for server in self.servers.values():
+            server.shutdown()
+            server.server_close()
+
+    def _watch(self, lister):
+        from kubernetes import watch
+        while not self.stopping.is_set():
+            try:
+                for _event in watch.Watch().stream(lister, timeout_seconds=60):
+                    self.dirty.set()
+            except Exception:  # pylint: disable=broad-except  # the API restarting, or going: watch again
+                if self.stopping.wait(1):
+                    return
+
+    def _loop(self):
+        while not self.stopping.is_set():
+            if not self.dirty.wait(1):
+                continue
+            self.dirty.clear()
+            try:
+                self.reconcile()
+            except Exception:  # pylint: disable=broad-except  # logged; the next change tries again
+                if not self.stopping.is_set():
+                    traceback.print_exc()
+
+    def _list(self, call):
+        return json.loads(call(_preload_content=False).data)["items"]
+
+    def reconcile(self):
+        from kubernetes.client import AdmissionregistrationV1Api, ApiextensionsV1Api
+        admission, extensions = AdmissionregistrationV1Api(self.api), ApiextensionsV1Api(self.api)
+        configs = {"MutatingWebhookConfiguration": self._list(admission.list_mutating_webhook_configuration),
+                   "ValidatingWebhookConfiguration": self._list(admission.list_validating_webhook_configuration)}
+        found = registrations(configs, self._list(extensions.list_custom_resource_definition))
+        for kind, name, index, hook, namespace, service, port, bundle in found:
+            if not self.network.ready_endpoints(namespace, service):
+                continue  # the component is not running yet: nothing answers, and it has injected nothing
+            server = self.servers.get((namespace, service))
+            if server is None:
+                server = self.servers[(namespace, service)] = HookServer(self.folder, namespace, service)
+            self.network.serve(namespace, service, port, server.server_address[:2])
+            wanted = base64.b64encode(server.ca_pem).decode()
+            if bundle == wanted:
+                continue
+            if kind == "CustomResourceDefinition":
+                extensions.patch_custom_resource_definition(name, [
+                    {"op": "add", "path": "/spec/conversion/webhook/clientConfig/caBundle", "value": wanted}])
+                continue
+            patch = [{"op": "test", "path": "/webhooks/%d/name" % index, "value": hook},
+                     {"op": "add", "path": "/webhooks/%d/clientConfig/caBundle" % index, "value": wanted}]
+            if kind == "MutatingWebhookConfiguration":
+                admission.patch_mutating_webhook_configuration(name, patch)
+            else:
+                admission.patch_validating_webhook_configuration(name, patch)
