@@ -54,19 +54,24 @@ def make_serving_cert(ca_cert, ca_key, host):
     return cert, key
 
 
-def make_service_cert(ca_cert, ca_key, namespace, service):
-    """A serving certificate for a Service's DNS names (<service>.<namespace>.svc and the cluster.local form), as
-    a component makes for its webhook."""
+def make_dns_cert(ca_cert, ca_key, names):
+    """A serving certificate for DNS names, signed by the given CA."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
-    names = ["%s.%s.svc" % (service, namespace), "%s.%s.svc.cluster.local" % (service, namespace)]
     cert = (x509.CertificateBuilder().subject_name(_name(names[0])).issuer_name(ca_cert.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=365))
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=90))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
             .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .sign(ca_key, hashes.SHA256()))
     return cert, key
+
+
+def make_service_cert(ca_cert, ca_key, namespace, service):
+    """A serving certificate for a Service's DNS names (<service>.<namespace>.svc and the cluster.local form), as
+    a component makes for its webhook."""
+    return make_dns_cert(ca_cert, ca_key, ["%s.%s.svc" % (service, namespace),
+                                           "%s.%s.svc.cluster.local" % (service, namespace)])
 
 
 def free_port(host="127.0.0.1"):

@@ -12,6 +12,7 @@ with the cluster's certificate. Then, as a client of that API server under an id
   never out of the lab;
 - webhook registrations get a server and their CA once their Service has a ready Pod (webhooks.py), and
   LoadBalancer Services an address (load_balancers.py);
+- cert-manager's Issuers and Certificates are served while its controller runs (cert_manager.py);
 - the nodes' kubelet port answers the API server's log requests (kubelet.py);
 - nvidia.com/gpu becomes allocatable on a GPU node once a driver is installed: GKE-managed drivers after a delay;
   with INSTALLATION_DISABLED, once a Pod of the driver-installer DaemonSet runs on that node;
@@ -29,6 +30,7 @@ import tempfile
 import threading
 import traceback
 
+from .cert_manager import CertManager
 from .clusters import DRIVER_INSTALL_SECONDS, address_block, cluster_folder, node_object, write_kubeconfig
 from .control_plane import ControlPlane
 from .gke import pool_size
@@ -82,6 +84,7 @@ class Plane:
             self.webhooks.start()
             ServiceController(self.api, self.runtime.address_block(self.key), self.runtime.knobs,
                               self.stopping).start()
+            CertManager(self.api, self.stopping).start()
             self._add_ons()
             threading.Thread(target=self._watch_driver_installers, daemon=True).start()
         except Exception as exc:  # pylint: disable=broad-except  # handed to start()'s caller

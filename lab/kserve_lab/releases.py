@@ -55,6 +55,13 @@ def _crd(group, kind, plural, scope="Namespaced", short=(), categories=(), versi
     }
 
 
+def _approved(crd, review):
+    """A CRD of a protected group (*.k8s.io, *.kubernetes.io) carries the API review that approved it, as upstream's
+    do; kube-apiserver refuses one without the api-approved.kubernetes.io annotation."""
+    crd["metadata"].setdefault("annotations", {})["api-approved.kubernetes.io"] = review
+    return crd
+
+
 def _labels(app, component, part_of):
     return {"app.kubernetes.io/name": app, "app.kubernetes.io/component": component,
             "app.kubernetes.io/part-of": part_of}
@@ -545,7 +552,8 @@ def kserve(version):
             "service": {"name": "llmisvc-webhook-server-service", "namespace": ns, "path": "/convert", "port": 443}}}}
     crds += [_crd("llm-d.ai", "InferenceModelRewrite", "inferencemodelrewrites", version="v1alpha2"),
              _crd("llm-d.ai", "InferenceObjective", "inferenceobjectives", version="v1alpha2"),
-             _crd("inference.networking.k8s.io", "InferencePool", "inferencepools", short=("infpool",)),
+             _approved(_crd("inference.networking.k8s.io", "InferencePool", "inferencepools", short=("infpool",)),
+                       "https://github.com/kubernetes-sigs/gateway-api-inference-extension/pull/1173"),
              _crd("inference.networking.x-k8s.io", "InferencePool", "inferencepools", short=("xinfpool",),
                   version="v1alpha2")]
     docs = list(crds)

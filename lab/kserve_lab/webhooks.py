@@ -22,12 +22,12 @@ import json
 import os
 import ssl
 import threading
-import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives import serialization
 
 from .pki import key_pem, make_ca, make_service_cert
+from .watching import Reconciler
 
 
 def registrations(configs, crds):
@@ -106,50 +106,27 @@ class HookServer(ThreadingHTTPServer):
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
-class Webhooks:
+class Webhooks(Reconciler):
     """Keeps every registered webhook Service served and its CA injected, for one cluster; reconciles on each
     change kube-apiserver reports about webhook registrations, CRDs and EndpointSlices (watches)."""
 
     def __init__(self, api, network, folder, stopping):
-        self.api, self.network, self.folder, self.stopping = api, network, folder, stopping
+        super().__init__(api, stopping)
+        self.network, self.folder = network, folder
         self.servers = {}  # (namespace, service) -> HookServer
-        self.dirty = threading.Event()
 
-    def start(self):
+    def watched(self):
         from kubernetes.client import AdmissionregistrationV1Api, ApiextensionsV1Api, DiscoveryV1Api
         admission, extensions = AdmissionregistrationV1Api(self.api), ApiextensionsV1Api(self.api)
-        for lister in (admission.list_mutating_webhook_configuration,
-                       admission.list_validating_webhook_configuration,
-                       extensions.list_custom_resource_definition,
-                       DiscoveryV1Api(self.api).list_endpoint_slice_for_all_namespaces):
-            threading.Thread(target=self._watch, args=(lister,), daemon=True).start()
-        threading.Thread(target=self._loop, daemon=True).start()
+        return [(admission.list_mutating_webhook_configuration, ()),
+                (admission.list_validating_webhook_configuration, ()),
+                (extensions.list_custom_resource_definition, ()),
+                (DiscoveryV1Api(self.api).list_endpoint_slice_for_all_namespaces, ())]
 
     def stop(self):
         for server in self.servers.values():
             server.shutdown()
             server.server_close()
-
-    def _watch(self, lister):
-        from kubernetes import watch
-        while not self.stopping.is_set():
-            try:
-                for _event in watch.Watch().stream(lister, timeout_seconds=60):
-                    self.dirty.set()
-            except Exception:  # pylint: disable=broad-except  # the API restarting, or going: watch again
-                if self.stopping.wait(1):
-                    return
-
-    def _loop(self):
-        while not self.stopping.is_set():
-            if not self.dirty.wait(1):
-                continue
-            self.dirty.clear()
-            try:
-                self.reconcile()
-            except Exception:  # pylint: disable=broad-except  # logged; the next change tries again
-                if not self.stopping.is_set():
-                    traceback.print_exc()
 
     def _list(self, call):
         return json.loads(call(_preload_content=False).data)["items"]
