@@ -114,17 +114,42 @@ def cmd_up(args):
     return 1
 
 
+def lab_processes(directory):
+    """The processes with the lab's directory on their command line (a cluster's etcd, kube-apiserver,
+    controllers and kwok all have it), as (pid, command) pairs."""
+    inside = os.path.realpath(directory) + os.sep
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as handle:
+                command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if inside in command and int(pid) != os.getpid() and alive(int(pid)):
+            found.append((int(pid), command[:200]))
+    return found
+
+
+def _wait_gone(pid, seconds):
+    deadline = time.monotonic() + seconds
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not alive(pid)
+
+
 def stop(directory):
     endpoints = read_endpoints(directory)
     if not endpoints or not alive(endpoints["pid"]):
         return False
     pid = endpoints["pid"]
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if alive(pid):
+    # A lab with real control planes stops each (kube-apiserver ends its watches first): allow for it.
+    if not _wait_gone(pid, 60):
         os.kill(pid, signal.SIGKILL)
+    # What the lab started dies with it (PR_SET_PDEATHSIG); wait for that, and end whatever does not go.
+    for other, _command in lab_processes(directory):
+        if not _wait_gone(other, 15):
+            os.kill(other, signal.SIGKILL)
     try:
         os.remove(os.path.join(directory, "endpoints.json"))
     except FileNotFoundError:

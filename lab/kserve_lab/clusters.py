@@ -268,4 +268,3 @@ def node_object(cluster, pool, zone, index):
                          "operatingSystem": "linux"},
         },
     }
-

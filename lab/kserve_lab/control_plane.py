@@ -112,8 +112,9 @@ class ControlPlane:
         if not os.path.exists(self._path("sa.key")):
             signing = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             self._write("sa.key", key_pem(signing))
-            self._write("sa.pub", signing.public_key().public_bytes(serialization.Encoding.PEM,
-                                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
+            public = signing.public_key()
+            self._write("sa.pub", public.public_bytes(serialization.Encoding.PEM,
+                                                      serialization.PublicFormat.SubjectPublicKeyInfo))
         # token,user,uid,"group": the lab's administrator, as GKE's cluster creator is.
         self._write("tokens.csv", '%s,admin@kserve-lab.example.com,lab-admin,"system:masters"\n'
                     '%s,system:kserve-lab,kserve-lab,"system:masters"\n' % (self.token, self.lab_token))

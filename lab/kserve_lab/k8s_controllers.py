@@ -41,7 +41,6 @@ import hashlib
 import heapq
 import itertools
 import json
-import socket
 import threading
 import time
 import traceback
@@ -71,6 +70,8 @@ WORKLOADS = ("deployments", "statefulsets", "daemonsets", "jobs")
 # answers None, or (seconds it runs first, its last log line).
 STARTUP_CHECKS = (knative.version_check,)
 CRASH_BACKOFF, CRASH_BACKOFF_MAX = 10, 300  # the kubelet's restart back-off, real seconds
+
+
 def cert_not_after(days=90):
     when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -16,6 +16,8 @@ import json
 import socket
 import threading
 
+from .watching import Reconciler
+
 # Seconds a Google Cloud load balancer takes to get its address (scaled by the latency knob).
 LB_ADDRESS = 25
 
@@ -43,30 +45,25 @@ def wants_address(svc):
         and not (svc["metadata"].get("deletionTimestamp"))
 
 
-class ServiceController:
+class ServiceController(Reconciler):
     def __init__(self, api, block, knobs, stopping):
-        self.api, self.block, self.knobs, self.stopping = api, block, knobs, stopping
+        super().__init__(api, stopping)
+        self.block, self.knobs = block, knobs
         self.pending = set()
         self.lock = threading.Lock()
-
-    def start(self):
-        threading.Thread(target=self._watch, daemon=True).start()
 
     def _core(self):
         from kubernetes.client import CoreV1Api
         return CoreV1Api(self.api)
 
-    def _watch(self):
-        from kubernetes import watch
-        while not self.stopping.is_set():
-            try:
-                for event in watch.Watch().stream(self._core().list_service_for_all_namespaces, timeout_seconds=60):
-                    svc = self.api.sanitize_for_serialization(event["object"])
-                    if event["type"] != "DELETED" and wants_address(svc):
-                        self._later(LB_ADDRESS, svc["metadata"]["namespace"], svc["metadata"]["name"])
-            except Exception:  # pylint: disable=broad-except  # the API restarting, or going: watch again
-                if self.stopping.wait(1):
-                    return
+    def watched(self):
+        return [(self._core().list_service_for_all_namespaces, ())]
+
+    def reconcile(self):
+        """Every LoadBalancer Service without an address gets one after the load balancer's delay."""
+        for svc in json.loads(self._core().list_service_for_all_namespaces(_preload_content=False).data)["items"]:
+            if wants_address(svc):
+                self._later(LB_ADDRESS, svc["metadata"]["namespace"], svc["metadata"]["name"])
 
     def _later(self, seconds, namespace, name):
         with self.lock:

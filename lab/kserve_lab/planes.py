@@ -28,7 +28,6 @@ import os
 import shutil
 import tempfile
 import threading
-import traceback
 
 from .cert_manager import CertManager
 from .clusters import DRIVER_INSTALL_SECONDS, address_block, cluster_folder, node_object, write_kubeconfig
@@ -39,6 +38,7 @@ from .k8s_front import ApiFront
 from .kubelet import KubeletServer, api_reader
 from .load_balancers import ServiceController
 from .network import ClusterNetwork
+from .watching import Reconciler
 from .webhooks import Webhooks
 
 DRIVER_INSTALLER = "k8s-app=nvidia-driver-installer"
@@ -61,7 +61,7 @@ class Plane:
         """Start everything, then hold the processes until stop(): the processes die with this thread
         (PR_SET_PDEATHSIG), so it lives exactly as long as the plane."""
         try:
-            project, location, name = self.key
+            name = self.key[2]
             # A short path of its own (a Unix socket's path has a 108-byte limit; cluster directories are deep)
             self.scratch = tempfile.mkdtemp(prefix="kserve-lab-net-")
             self.network = ClusterNetwork(os.path.join(self.scratch, "egress.sock"))
@@ -86,7 +86,7 @@ class Plane:
                               self.stopping).start()
             CertManager(self.api, self.stopping).start()
             self._add_ons()
-            threading.Thread(target=self._watch_driver_installers, daemon=True).start()
+            DriverInstallers(self.api, self.stopping, self.driver_installed).start()
         except Exception as exc:  # pylint: disable=broad-except  # handed to start()'s caller
             self.error = exc
             self.ready.set()
@@ -175,25 +175,27 @@ class Plane:
             core.patch_node_status(name, {"status": {"capacity": quantity, "allocatable": quantity}},
                                    field_manager="kubelet")
 
-    def _watch_driver_installers(self):
-        """A running Pod of the driver-installer DaemonSet installs the driver on its node."""
-        from kubernetes import watch
+
+class DriverInstallers(Reconciler):
+    """A running Pod of the driver-installer DaemonSet installs the driver on its node (INSTALLATION_DISABLED)."""
+
+    def __init__(self, api, stopping, installed):
+        super().__init__(api, stopping)
+        self.installed, self.done = installed, set()
+
+    def watched(self):
         from kubernetes.client import CoreV1Api
-        core = CoreV1Api(self.api)
-        done = set()
-        while not self.stopping.is_set():
-            try:
-                for event in watch.Watch().stream(core.list_namespaced_pod, "kube-system",
-                                                  label_selector=DRIVER_INSTALLER, timeout_seconds=30):
-                    pod = event["object"]
-                    node = pod.spec.node_name
-                    if pod.status.phase == "Running" and node and node not in done:
-                        done.add(node)
-                        self.driver_installed(node)
-            except Exception:  # pylint: disable=broad-except  # the API restarting, or going: try again
-                if self.stopping.wait(1):
-                    return
-                traceback.print_exc()
+        return [(CoreV1Api(self.api).list_namespaced_pod, ("kube-system",))]
+
+    def reconcile(self):
+        from kubernetes.client import CoreV1Api
+        pods = json.loads(CoreV1Api(self.api).list_namespaced_pod(
+            "kube-system", label_selector=DRIVER_INSTALLER, _preload_content=False).data)["items"]
+        for pod in pods:
+            node = pod["spec"].get("nodeName")
+            if pod.get("status", {}).get("phase") == "Running" and node and node not in self.done:
+                self.done.add(node)
+                self.installed(node)
 
 
 def api_client(control):
@@ -211,7 +213,7 @@ class PlaneRuntime:
 
     def __init__(self, state_dir, log, knobs, token):
         self.state_dir, self.log, self.knobs, self.token = state_dir, log, knobs, token
-        self.lock = threading.Lock()
+        self.lock, self.kubeconfig_lock = threading.Lock(), threading.Lock()
         self.planes = {}
         self.platform = None  # the serving platform: not yet a client of the real API (docs/lab.md)
 
@@ -253,8 +255,12 @@ class PlaneRuntime:
         self.write_kubeconfig()
 
     def stop_all(self):
-        for key in list(self.planes):
-            self.stop(key)
+        """Stop every plane, all at once (each takes a few seconds)."""
+        stoppers = [threading.Thread(target=self.stop, args=(key,)) for key in list(self.planes)]
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join()
 
     def save_dirty(self):
         """Nothing to do: a cluster's objects are in its etcd."""
@@ -263,5 +269,6 @@ class PlaneRuntime:
         return max([p.front.last_request for p in self.planes.values() if p.front] or [0])
 
     def write_kubeconfig(self):
-        running = {key: plane.front.url for key, plane in self.planes.items() if plane.front}
-        write_kubeconfig(self.state_dir, running, self.token)
+        with self.kubeconfig_lock:  # planes stop in parallel
+            running = {key: plane.front.url for key, plane in list(self.planes.items()) if plane.front}
+            write_kubeconfig(self.state_dir, running, self.token)

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 import yaml
@@ -18,7 +19,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB = os.path.join(ROOT, "scripts", "lab")
 PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 sys.path.insert(0, os.path.join(ROOT, "lab"))
-from kserve_lab.cli import alive  # noqa: E402  pylint: disable=wrong-import-position
+from kserve_lab.cli import alive, lab_processes  # noqa: E402  pylint: disable=wrong-import-position
 from kserve_lab.core import Knobs, RequestLog  # noqa: E402  pylint: disable=wrong-import-position
 from kserve_lab.model_server import ModelServer  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -74,6 +75,15 @@ class Lab:
                               + list(args), capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
+
+    def wait_unready(self, namespace, deployment, timeout=60):
+        """Wait until no Pod of a Deployment is ready (a real Deployment controller then leaves readyReplicas out
+        of the status rather than writing 0, so `kubectl wait --for=jsonpath=...=0` would never match)."""
+        deadline = time.monotonic() + timeout
+        while self.kubectl("-n", namespace, "get", "deployment/" + deployment, "-o",
+                           "jsonpath={.status.readyReplicas}") not in ("", "0"):
+            assert time.monotonic() < deadline, "%s/%s still has ready Pods" % (namespace, deployment)
+            time.sleep(0.5)
 
     def kubectl_apply(self, text):
         """kubectl apply -f - on the kubeconfig the gke_cluster role wrote; returns the process."""
@@ -144,21 +154,6 @@ def run_module(module, args, *flags):
     start = proc.stdout.find("{")
     result = json.loads(proc.stdout[start:])["plays"][0]["tasks"][0]["hosts"]["localhost"] if start >= 0 else {}
     return proc, result
-
-
-def lab_processes(directory):
-    """The processes still running with the lab's directory on their command line (a control plane's etcd,
-    kube-apiserver, controllers and kwok all have it), as (pid, command) pairs."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as handle:
-                command = handle.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if str(directory) in command and int(pid) != os.getpid() and alive(int(pid)):
-            found.append((int(pid), command[:200]))
-    return found
 
 
 def recap(proc):

@@ -70,8 +70,7 @@ def test_a_gateway_waiting_for_istiod_is_waited_out(cluster):
     cluster.kubectl("-n", "istio-system", "delete", "deployment/istiod")
     cluster.kubectl("-n", "istio-system", "wait", "--for=delete", "pod", "-l", "app=istiod", "--timeout=60s")
     cluster.kubectl("-n", "istio-system", "delete", "pod", "-l", "app=istio-ingressgateway", "--wait=true")
-    cluster.kubectl("-n", "istio-system", "wait", "--for=jsonpath={.status.readyReplicas}=0",
-                    "deployment/istio-ingressgateway", "--timeout=60s")
+    cluster.wait_unready("istio-system", "istio-ingressgateway")
     events = cluster.kubectl("-n", "istio-system", "get", "events", "--field-selector", "reason=Unhealthy",
                              "-o", "jsonpath={.items[*].message}")
     assert "waiting for istiod.istio-system" in events

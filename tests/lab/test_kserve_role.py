@@ -28,8 +28,7 @@ def cluster(lab):
 def stop_controller(cluster, namespace, deployment):
     """Scale a component's controller to zero and wait until no Pod of it is ready."""
     cluster.kubectl("-n", namespace, "scale", "deployment/" + deployment, "--replicas=0")
-    cluster.kubectl("-n", namespace, "wait", "--for=jsonpath={.status.readyReplicas}=0", "deployment/" + deployment,
-                    "--timeout=60s")
+    cluster.wait_unready(namespace, deployment)
 
 
 def k8s_writes(cluster, before):

@@ -93,8 +93,11 @@ def test_nodes_are_registered_as_gke_registers_them(real):
     ready = {c["type"]: c["status"] for c in gpu["status"]["conditions"]}
     assert ready["Ready"] == "True"  # reported by kwok, as a kubelet does
     assert "nvidia.com/gpu" not in nodes["system"]["status"]["allocatable"]
-    until("allocatable GPU", lambda: json.loads(kubectl(real, "get", "node", gpu["metadata"]["name"], "-o", "json")
-                                               .stdout)["status"]["allocatable"].get("nvidia.com/gpu") == "1")
+
+    def gpus():
+        node = json.loads(kubectl(real, "get", "node", gpu["metadata"]["name"], "-o", "json").stdout)
+        return node["status"]["allocatable"].get("nvidia.com/gpu") == "1"
+    until("allocatable GPU", gpus)
 
 
 def test_gke_system_workloads_run_on_the_nodes(real):
