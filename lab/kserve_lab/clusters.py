@@ -137,14 +137,7 @@ class ClusterRuntime:
             return
         store = entry[1]
         nodes = store.find("", "v1", "nodes")
-        wanted = {}
-        for pool in cluster["nodePools"]:
-            if pool.get("status") == "STOPPING":
-                continue
-            for zone in pool.get("locations") or [cluster["location"]]:
-                for index in range(pool_size(pool)):
-                    node = node_object(cluster, pool, zone, index)
-                    wanted[node["metadata"]["name"]] = node
+        wanted = wanted_nodes(cluster)
         existing = {o["metadata"]["name"] for o in store.list(nodes)["items"]}
         for name in sorted(existing - set(wanted)):
             store.delete(nodes, None, name)
@@ -218,6 +211,19 @@ def write_kubeconfig(state_dir, servers, token):
         yaml.safe_dump(config, handle)
     os.chmod(path + ".tmp", 0o600)
     os.replace(path + ".tmp", path)
+
+
+def wanted_nodes(cluster):
+    """{name: Node} of every node the cluster's pools have (count per zone; a pool being deleted has none)."""
+    wanted = {}
+    for pool in cluster["nodePools"]:
+        if pool.get("status") == "STOPPING":
+            continue
+        for zone in pool.get("locations") or [cluster["location"]]:
+            for index in range(pool_size(pool)):
+                node = node_object(cluster, pool, zone, index)
+                wanted[node["metadata"]["name"]] = node
+    return wanted
 
 
 def node_object(cluster, pool, zone, index):

@@ -6,7 +6,7 @@ through the API as GKE's own components do it.
 When a cluster's create operation finishes, its etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
 kwok start in the cluster's directory, and the front (k8s_front.py) listens at the endpoint the GKE twin reported,
 with the cluster's certificate. Then, as a client of that API server under an identity of its own:
-- the nodes of every node pool are registered (clusters.node_object: GKE's labels, the GPU taint, CPU and memory
+- the nodes of every node pool are registered (clusters.wanted_nodes: GKE's labels, the GPU taint, CPU and memory
   allocatable by machine type) for kwok to run, and follow the pools as they grow, shrink or go;
 - kube-apiserver's traffic into the cluster (webhooks, kubelets) goes through the lab's egress proxy (network.py),
   never out of the lab;
@@ -30,9 +30,8 @@ import tempfile
 import threading
 
 from .cert_manager import CertManager
-from .clusters import DRIVER_INSTALL_SECONDS, address_block, cluster_folder, node_object, write_kubeconfig
+from .clusters import DRIVER_INSTALL_SECONDS, address_block, cluster_folder, wanted_nodes, write_kubeconfig
 from .control_plane import ControlPlane
-from .gke import pool_size
 from .gke_nodes import system_workloads
 from .k8s_front import ApiFront
 from .kubelet import KubeletServer, api_reader
@@ -129,14 +128,7 @@ class Plane:
         taint and allocatable (kwok then reports them Ready), delete those of pools that went."""
         from kubernetes.client import CoreV1Api
         core = CoreV1Api(self.api)
-        wanted = {}
-        for pool in cluster["nodePools"]:
-            if pool.get("status") == "STOPPING":
-                continue
-            for zone in pool.get("locations") or [cluster["location"]]:
-                for index in range(pool_size(pool)):
-                    node = node_object(cluster, pool, zone, index)
-                    wanted[node["metadata"]["name"]] = node
+        wanted = wanted_nodes(cluster)
         listed = json.loads(core.list_node(_preload_content=False).data)
         existing = {n["metadata"]["name"] for n in listed["items"]}
         for name in sorted(existing - set(wanted)):
