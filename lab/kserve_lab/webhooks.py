@@ -11,8 +11,10 @@ Service: once a Pod behind that Service is ready, a TLS server with a certificat
 kube-apiserver's calls to it, and the CA goes into the registration's caBundle. Until then kube-apiserver's calls
 fail as on GKE: refused while the Service has no ready endpoints, x509 while the caBundle is not the server's.
 
-What the lab's servers answer: every admission request allowed, unchanged; a conversion request converted by
-rewriting apiVersion. The components' own admission rules are not run here (docs/lab.md).
+What the lab's servers answer: KServe's validation of InferenceServices and llmisvc's refusal to delete its
+well-known configs, in their words (denial()); every other admission request allowed, unchanged (Istio's sidecar
+injection, Knative's defaulting and cert-manager's checks are not run); a conversion request converted by rewriting
+apiVersion.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives import serialization
 
+from . import serving
 from .pki import key_pem, make_ca, make_service_cert
+from .releases import LLM_CONFIGS
 from .watching import Reconciler
 
 
@@ -53,16 +57,44 @@ def registrations(configs, crds):
     return found
 
 
-def answer(review):
-    """The lab's answer to an AdmissionReview (allowed, unchanged) or a ConversionReview (apiVersion rewritten)."""
+def denial(request, env_of):
+    """Why a component's webhook refuses an admission request, in its words, or None. `env_of(namespace,
+    deployment)` gives a Deployment's container environment. kube-apiserver adds 'admission webhook "<name>"
+    denied the request: ' itself.
+    - KServe's InferenceService validator (serving.webhook_errors), on a create or a change of spec;
+    - llmisvc's LLMInferenceServiceConfigValidator.ValidateDelete at v0.20.0: the well-known configs in kserve
+      cannot be deleted unless llmisvc-controller-manager sets PREVENT_WELL_KNOWN_CONFIG_DELETION=false."""
+    resource = request.get("resource") or {}
+    group, plural, operation = resource.get("group"), resource.get("resource"), request.get("operation")
+    if group != serving.GROUP:
+        return None
+    if plural == "inferenceservices" and operation in ("CREATE", "UPDATE"):
+        old, new = request.get("oldObject"), request.get("object") or {}
+        if old is None or old.get("spec") != new.get("spec"):
+            return "; ".join(serving.webhook_errors(new)) or None
+    if plural == "llminferenceserviceconfigs" and operation == "DELETE":
+        namespace, name = request.get("namespace"), request.get("name")
+        if namespace == "kserve" and name in LLM_CONFIGS and str(env_of("kserve", "llmisvc-controller-manager").get(
+                "PREVENT_WELL_KNOWN_CONFIG_DELETION", "true")).lower() != "false":
+            return "well-known config %s/%s cannot be deleted" % (namespace, name)
+    return None
+
+
+def answer(review, env_of):
+    """The lab's answer to an AdmissionReview (allowed unless denial() says why not) or a ConversionReview
+    (apiVersion rewritten)."""
     request = review.get("request") or {}
     if review.get("kind") == "ConversionReview":
         converted = [dict(obj, apiVersion=request.get("desiredAPIVersion")) for obj in request.get("objects") or []]
         return {"apiVersion": review.get("apiVersion"), "kind": "ConversionReview",
                 "response": {"uid": request.get("uid"), "convertedObjects": converted,
                              "result": {"status": "Success"}}}
+    refused = denial(request, env_of)
+    response = {"uid": request.get("uid"), "allowed": refused is None}
+    if refused:
+        response["status"] = {"code": 403, "reason": "Forbidden", "message": refused}
     return {"apiVersion": review.get("apiVersion", "admission.k8s.io/v1"), "kind": "AdmissionReview",
-            "response": {"uid": request.get("uid"), "allowed": True}}
+            "response": response}
 
 
 class HookHandler(BaseHTTPRequestHandler):
@@ -74,7 +106,7 @@ class HookHandler(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 (http.server's naming)
         length = int(self.headers.get("Content-Length") or 0)
         try:
-            data = json.dumps(answer(json.loads(self.rfile.read(length) or b"{}"))).encode()
+            data = json.dumps(answer(json.loads(self.rfile.read(length) or b"{}"), self.server.env_of)).encode()
             status = 200
         except ValueError:
             data, status = b'{"message": "not a review"}', 400
@@ -90,8 +122,9 @@ class HookServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, folder, namespace, service):
+    def __init__(self, folder, namespace, service, env_of):
         super().__init__(("127.0.0.1", 0), HookHandler)
+        self.env_of = env_of
         ca_cert, ca_key = make_ca("%s.%s webhook CA" % (service, namespace))
         cert, key = make_service_cert(ca_cert, ca_key, namespace, service)
         self.ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
@@ -123,6 +156,18 @@ class Webhooks(Reconciler):
                 (extensions.list_custom_resource_definition, ()),
                 (DiscoveryV1Api(self.api).list_endpoint_slice_for_all_namespaces, ())]
 
+    def env_of(self, namespace, deployment):
+        """{name: value} of a Deployment's containers' environment ({} when it does not exist)."""
+        from kubernetes.client import AppsV1Api
+        from kubernetes.client.exceptions import ApiException
+        try:
+            deploy = json.loads(AppsV1Api(self.api).read_namespaced_deployment(
+                deployment, namespace, _preload_content=False).data)
+        except ApiException:
+            return {}
+        return {e.get("name"): e.get("value") for c in deploy["spec"]["template"]["spec"].get("containers") or []
+                for e in c.get("env") or []}
+
     def stop(self):
         for server in self.servers.values():
             server.shutdown()
@@ -142,7 +187,7 @@ class Webhooks(Reconciler):
                 continue  # the component is not running yet: nothing answers, and it has injected nothing
             server = self.servers.get((namespace, service))
             if server is None:
-                server = self.servers[(namespace, service)] = HookServer(self.folder, namespace, service)
+                server = self.servers[(namespace, service)] = HookServer(self.folder, namespace, service, self.env_of)
             self.network.serve(namespace, service, port, server.server_address[:2])
             wanted = base64.b64encode(server.ca_pem).decode()
             if bundle == wanted:
