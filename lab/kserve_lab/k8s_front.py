@@ -104,7 +104,7 @@ class FrontHandler(http.server.BaseHTTPRequestHandler):
         self.server.log.record("k8s", method, parts.path, answer.status, **extra, **({"watch": True} if watch else {}))
         self.send_response(answer.status, answer.reason)
         for name, value in answer.getheaders():
-            if name.lower() not in HOP_BY_HOP:
+            if name.lower() not in HOP_BY_HOP and name.lower() != "date":  # send_response wrote the front's Date
                 self.send_header(name, value)
         if answer.chunked or answer.length is None:
             self.send_header("Transfer-Encoding", "chunked")

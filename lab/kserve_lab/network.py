@@ -36,7 +36,10 @@ class ConnectHandler(socketserver.StreamRequestHandler):
         if len(line) < 2 or line[0] != "CONNECT":
             self.wfile.write(b"HTTP/1.1 405 only CONNECT\r\n\r\n")
             return
-        target, refusal = self.server.network.resolve(line[1])
+        try:
+            target, refusal = self.server.resolve(line[1])
+        except Exception as exc:  # pylint: disable=broad-except  # the API unreachable: say so, as a dial error
+            target, refusal = None, "dial tcp %s: %s" % (line[1], str(exc).splitlines()[0] if str(exc) else exc)
         if target is None:
             self.wfile.write(("HTTP/1.1 503 %s\r\n\r\n" % refusal).encode())
             return
@@ -85,7 +88,6 @@ class ClusterNetwork(socketserver.ThreadingUnixStreamServer):
             os.remove(path)
         super().__init__(path, ConnectHandler)
         os.chmod(path, 0o600)
-        self.network = self
         self.api = api
         self.node_ips = set(node_ips)
         self.kubelet_port = None
