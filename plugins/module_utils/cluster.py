@@ -128,17 +128,19 @@ class Cluster:
         return self._core
 
     def resource(self, api_version, kind):
-        """The API resource of a kind; NotServed when no API serves it (discovery refreshed once first)."""
+        """The API resource of a kind; NotServed when no API serves it (discovery refreshed once first). A group
+        version that discovery lists but answers 404 for (its CRDs being established or removed just then) counts
+        as not served too, after the same refresh."""
         key = (api_version, kind)
-        if key not in self._resources:
+        for attempt in (1, 2):
+            if key in self._resources:
+                break
             try:
                 self._resources[key] = self.dynamic.resources.get(api_version=api_version, kind=kind)
-            except ResourceNotFoundError:
-                self.dynamic.resources.invalidate_cache()
-                try:
-                    self._resources[key] = self.dynamic.resources.get(api_version=api_version, kind=kind)
-                except ResourceNotFoundError as exc:
+            except (ResourceNotFoundError, NotFoundError) as exc:
+                if attempt == 2:
                     raise NotServed("%s %s" % (api_version, kind)) from exc
+                self.dynamic.resources.invalidate_cache()
         return self._resources[key]
 
     def _call(self, method, *args, **kwargs):

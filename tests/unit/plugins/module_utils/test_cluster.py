@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mlops.kserve_gke.plugins.module_utils.cluster import retryable_failure
+from ansible_collections.mlops.kserve_gke.plugins.module_utils.cluster import (
+    Cluster, NotFoundError, NotServed, ResourceNotFoundError, retryable_failure)
 
 # Messages as kubernetes.core 6.2 k8s_info words them against the lab with faults injected.
 SERVICE_UNAVAILABLE = ("Exception '503\nReason: Service Unavailable\nHTTP response headers: HTTPHeaderDict({...})\n"
@@ -41,3 +42,45 @@ DROPPED = ("Exception 'HTTPSConnectionPool(host='127.0.0.1', port=48747): Max re
 ])
 def test_retryable_failure_tells_transient_from_lasting(result, expected):
     assert retryable_failure(result) is expected
+
+
+class FakeResources:
+    """dynamic.resources: answers get() from a script of outcomes, counting cache refreshes."""
+
+    def __init__(self, outcomes):
+        self.outcomes, self.refreshed = list(outcomes), 0
+
+    def get(self, api_version, kind):
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, type) and issubclass(outcome, Exception):
+            raise outcome.__new__(outcome)
+        return outcome
+
+    def invalidate_cache(self):
+        self.refreshed += 1
+
+
+def cluster_with(outcomes):
+    cluster = Cluster.__new__(Cluster)
+    cluster.dynamic = type("Dynamic", (), {})()
+    cluster.dynamic.resources = FakeResources(outcomes)
+    cluster._resources = {}  # pylint: disable=protected-access
+    return cluster
+
+
+@pytest.mark.parametrize("outcomes, served, refreshed", [
+    (["pods"], True, 0),
+    ([ResourceNotFoundError, "certificates"], True, 1),  # a CRD established since the cache was filled
+    ([NotFoundError, "certificates"], True, 1),  # discovery's 404 for a group version in flux
+    ([ResourceNotFoundError, ResourceNotFoundError], False, 1),
+    ([NotFoundError, NotFoundError], False, 1),
+])
+def test_a_kind_is_found_after_one_refresh_or_not_served(outcomes, served, refreshed):
+    cluster = cluster_with(outcomes)
+    if served:
+        assert cluster.resource("v1", "Kind") == outcomes[-1]
+        assert cluster.resource("v1", "Kind") == outcomes[-1]  # found once, kept
+    else:
+        with pytest.raises(NotServed):
+            cluster.resource("v1", "Kind")
+    assert cluster.dynamic.resources.refreshed == refreshed
