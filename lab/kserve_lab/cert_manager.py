@@ -12,20 +12,15 @@ issuer kinds themselves (CA, self-signed, ACME) are not told apart: every issuer
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 
 from cryptography.hazmat.primitives import serialization
 
 from .pki import key_pem, make_ca, make_dns_cert
-from .watching import Reconciler
+from .watching import Reconciler, timestamp
 
 GROUP, VERSION = "cert-manager.io", "v1"
 NAMESPACE, CONTROLLER = "cert-manager", "cert-manager"
-
-
-def now_iso():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def condition(obj):
@@ -38,7 +33,7 @@ def condition(obj):
 
 def ready_condition(obj, status, reason, message):
     return {"type": "Ready", "status": status, "reason": reason, "message": message,
-            "lastTransitionTime": now_iso(), "observedGeneration": obj["metadata"].get("generation", 1)}
+            "lastTransitionTime": timestamp(), "observedGeneration": obj["metadata"].get("generation", 1)}
 
 
 def certificate_state(cert, issuers):
@@ -129,9 +124,7 @@ class CertManager(Reconciler):
                 self._set_ready("certificates", cert, status, reason, message)
                 continue
             self._issue(cert)
-            expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=90)).strftime(
-                "%Y-%m-%dT%H:%M:%SZ")
-            self._set_ready("certificates", cert, status, reason, message, notAfter=expires, revision=1)
+            self._set_ready("certificates", cert, status, reason, message, notAfter=timestamp(days=90), revision=1)
 
     def _issue(self, cert):
         from kubernetes.client import CoreV1Api

@@ -55,6 +55,7 @@ class ClusterRuntime:
         return cluster_folder(self.state_dir, key)
 
     def start(self, key, cluster):
+        """Start a cluster's API if it is not running; its nodes come with sync_nodes, which the caller runs."""
         with self.lock:
             if key in self.servers:
                 return
@@ -79,7 +80,6 @@ class ClusterRuntime:
                     plural = obj["kind"].lower() + "s"
                     store.create(store.find("apps", "v1", plural), "kube-system", obj, "addon-manager")
             self.servers[key] = (server, store)
-        self.sync_nodes(key, cluster)
         self.write_kubeconfig()
 
     def stop(self, key, forget=False):

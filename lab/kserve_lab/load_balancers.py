@@ -11,12 +11,11 @@ Not here yet: GKE's Ingress controller, and the traffic itself (the serving data
 
 from __future__ import annotations
 
-import datetime
 import json
 import socket
 import threading
 
-from .watching import Reconciler
+from .watching import Reconciler, timestamp
 
 # Seconds a Google Cloud load balancer takes to get its address (scaled by the latency knob).
 LB_ADDRESS = 25
@@ -102,7 +101,7 @@ class ServiceController(Reconciler):
 
     @staticmethod
     def _event(core, svc, message):
-        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = timestamp()
         meta = svc["metadata"]
         core.create_namespaced_event(meta["namespace"], {
             "metadata": {"generateName": meta["name"] + "."},

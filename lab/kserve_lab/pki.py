@@ -40,31 +40,29 @@ def make_ca(common_name):
     return cert, key
 
 
-def make_serving_cert(ca_cert, ca_key, host):
+def _leaf(ca_cert, ca_key, subject, names, days):
+    """A serving certificate for subject alternative `names` (x509 GeneralNames), signed by the given CA."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(_name("kube-apiserver")).issuer_name(ca_cert.subject)
+    cert = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(ca_cert.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=365))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host)),
-                                                        x509.DNSName("localhost"),
-                                                        x509.DNSName("kubernetes.default.svc")]), critical=False)
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=days))
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
             .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .sign(ca_key, hashes.SHA256()))
     return cert, key
+
+
+def make_serving_cert(ca_cert, ca_key, host):
+    """The API server's certificate: its IP, localhost and kubernetes.default.svc."""
+    return _leaf(ca_cert, ca_key, "kube-apiserver", [x509.IPAddress(ipaddress.ip_address(host)),
+                                                     x509.DNSName("localhost"), x509.DNSName("kubernetes.default.svc")],
+                 days=365)
 
 
 def make_dns_cert(ca_cert, ca_key, names):
     """A serving certificate for DNS names, signed by the given CA."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(_name(names[0])).issuer_name(ca_cert.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=90))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    return cert, key
+    return _leaf(ca_cert, ca_key, names[0], [x509.DNSName(n) for n in names], days=90)
 
 
 def make_service_cert(ca_cert, ca_key, namespace, service):

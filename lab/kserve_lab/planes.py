@@ -216,9 +216,12 @@ class PlaneRuntime:
         return address_block(self.state_dir, key)
 
     def start(self, key, cluster, timeout=120):
+        """Start a cluster's plane if it is not running, and wait for it; its nodes come with sync_nodes, which the
+        caller runs."""
         with self.lock:
             plane = self.planes.get(key)
-            if plane is None:
+            started = plane is None
+            if started:
                 plane = self.planes[key] = Plane(key, cluster, self)
                 plane.keeper.start()
         if not plane.ready.wait(timeout):
@@ -227,8 +230,8 @@ class PlaneRuntime:
             with self.lock:
                 self.planes.pop(key, None)
             raise plane.error
-        self.sync_nodes(key, cluster)
-        self.write_kubeconfig()
+        if started:
+            self.write_kubeconfig()
 
     def sync_nodes(self, key, cluster):
         plane = self.planes.get(key)

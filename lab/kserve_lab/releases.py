@@ -527,7 +527,9 @@ def kserve(version):
     upstream's names, rules and selectors.
     kserve-cluster-resources.yaml: 14 ClusterServingRuntimes (kserve-tensorflow-serving on tensorflow/serving
     2.6.2 asking 1 CPU and 2 GiB) and the 10 LLMInferenceServiceConfigs in kserve, which pass through the llmisvc
-    webhook on create, update and delete. Left out: RBAC, the CRDs' full schemas (the InferenceService one
+    webhook on create, update and delete. The InferencePool CRD of inference.networking.k8s.io (a protected group)
+    carries the api-approved.kubernetes.io annotation upstream's has (gateway-api-inference-extension PR 1173),
+    without which kube-apiserver refuses it. Left out: RBAC, the CRDs' full schemas (the InferenceService one
     declares what the collection writes), the kube-rbac-proxy sidecar, the runtimes' full arguments."""
     ns = "kserve"
     group = "serving.kserve.io"

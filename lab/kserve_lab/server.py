@@ -76,6 +76,7 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None, kubernetes="twin"):
         for key, cluster in state.clusters.items():
             if cluster["status"] == "RUNNING":
                 runtime.start(key, cluster)
+                runtime.sync_nodes(key, cluster)
     runtime.write_kubeconfig()
     mirror_dir = os.path.join(state_dir, "mirror")
     write_mirror(mirror_dir, default_versions())

@@ -5,8 +5,15 @@ as a Kubernetes controller's informers and work queue do (one queue item: everyt
 
 from __future__ import annotations
 
+import datetime
 import threading
 import traceback
+
+
+def timestamp(days=0):
+    """Now (or `days` from now) as Kubernetes writes times: RFC 3339, UTC, whole seconds."""
+    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Reconciler:
@@ -23,17 +30,21 @@ class Reconciler:
     def reconcile(self):
         raise NotImplementedError
 
+    def changed(self, index):
+        """Called for every event of the index-th watched list, before the reconcile it brings."""
+
     def start(self):
-        for lister, args in self.watched():
-            threading.Thread(target=self._watch, args=(lister, args), daemon=True).start()
+        for index, (lister, args) in enumerate(self.watched()):
+            threading.Thread(target=self._watch, args=(index, lister, args), daemon=True).start()
         threading.Thread(target=self._loop, daemon=True).start()
         self.dirty.set()
 
-    def _watch(self, lister, args):
+    def _watch(self, index, lister, args):
         from kubernetes import watch
         while not self.stopping.is_set():
             try:
                 for _event in watch.Watch().stream(lister, *args, timeout_seconds=60):
+                    self.changed(index)
                     self.dirty.set()
             except Exception:  # pylint: disable=broad-except  # not installed yet, the API restarting or going
                 if self.stopping.wait(2):

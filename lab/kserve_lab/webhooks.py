@@ -147,6 +147,13 @@ class Webhooks(Reconciler):
         super().__init__(api, stopping)
         self.network, self.folder = network, folder
         self.servers = {}  # (namespace, service) -> HookServer
+        # registrations(), read again only after a registration or CRD changed: EndpointSlices change far more
+        # often, and the CRDs (full schemas) are the largest list in the cluster.
+        self.found, self.stale = [], True
+
+    def changed(self, index):
+        if index < 3:  # a webhook registration or a CRD (the order of watched())
+            self.stale = True
 
     def watched(self):
         from kubernetes.client import AdmissionregistrationV1Api, ApiextensionsV1Api, DiscoveryV1Api
@@ -179,10 +186,17 @@ class Webhooks(Reconciler):
     def reconcile(self):
         from kubernetes.client import AdmissionregistrationV1Api, ApiextensionsV1Api
         admission, extensions = AdmissionregistrationV1Api(self.api), ApiextensionsV1Api(self.api)
-        configs = {"MutatingWebhookConfiguration": self._list(admission.list_mutating_webhook_configuration),
-                   "ValidatingWebhookConfiguration": self._list(admission.list_validating_webhook_configuration)}
-        found = registrations(configs, self._list(extensions.list_custom_resource_definition))
-        for kind, name, index, hook, namespace, service, port, bundle in found:
+        if self.stale:
+            self.stale = False  # before listing: a change during the lists marks it again
+            try:
+                configs = {"MutatingWebhookConfiguration": self._list(admission.list_mutating_webhook_configuration),
+                           "ValidatingWebhookConfiguration": self._list(
+                               admission.list_validating_webhook_configuration)}
+                self.found = registrations(configs, self._list(extensions.list_custom_resource_definition))
+            except Exception:
+                self.stale = True
+                raise
+        for kind, name, index, hook, namespace, service, port, bundle in self.found:
             if not self.network.ready_endpoints(namespace, service):
                 continue  # the component is not running yet: nothing answers, and it has injected nothing
             server = self.servers.get((namespace, service))
