@@ -12,7 +12,6 @@ issuer kinds themselves (CA, self-signed, ACME) are not told apart: every issuer
 from __future__ import annotations
 
 import base64
-import json
 
 from cryptography.hazmat.primitives import serialization
 
@@ -75,27 +74,6 @@ class CertManager(Reconciler):
             (custom.list_cluster_custom_object, (GROUP, VERSION, plural))
             for plural in ("issuers", "clusterissuers", "certificates")]
 
-    def _list(self, plural):
-        from kubernetes.client import CustomObjectsApi
-        from kubernetes.client.exceptions import ApiException
-        try:
-            return json.loads(CustomObjectsApi(self.api).list_cluster_custom_object(
-                GROUP, VERSION, plural, _preload_content=False).data)["items"]
-        except ApiException as exc:
-            if exc.status == 404:  # cert-manager's CRDs are not installed
-                return []
-            raise
-
-    def running(self):
-        from kubernetes.client import AppsV1Api
-        from kubernetes.client.exceptions import ApiException
-        try:
-            deploy = json.loads(AppsV1Api(self.api).read_namespaced_deployment(
-                CONTROLLER, NAMESPACE, _preload_content=False).data)
-        except ApiException:
-            return False
-        return int((deploy.get("status") or {}).get("readyReplicas") or 0) > 0
-
     def _set_ready(self, plural, obj, status, reason, message, **extra):
         if condition(obj) == (status, reason):
             return
@@ -110,15 +88,15 @@ class CertManager(Reconciler):
             custom.patch_cluster_custom_object_status(GROUP, VERSION, plural, obj["metadata"]["name"], body)
 
     def reconcile(self):
-        if not self.running():
+        if not self.deployment_ready(NAMESPACE, CONTROLLER):
             return
         issuers = {}
         for plural, kind in (("issuers", "Issuer"), ("clusterissuers", "ClusterIssuer")):
-            for obj in self._list(plural):
+            for obj in self.custom_list(GROUP, VERSION, plural):
                 self._set_ready(plural, obj, "True", "IsReady", "")
                 issuers[(kind, obj["metadata"].get("namespace"), obj["metadata"]["name"])] = dict(
                     obj, status={"conditions": [{"type": "Ready", "status": "True", "reason": "IsReady"}]})
-        for cert in self._list("certificates"):
+        for cert in self.custom_list(GROUP, VERSION, "certificates"):
             status, reason, message = certificate_state(cert, issuers)
             if status != "True":
                 self._set_ready("certificates", cert, status, reason, message)

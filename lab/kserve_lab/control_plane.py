@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A real Kubernetes control plane for a lab cluster: upstream's etcd, kube-apiserver, kube-controller-manager and
-kube-scheduler, with kwok running the Pods of simulated nodes (its stages: kwok_stages.py), all built from their
-Go modules by scripts/lab-binaries (pinned in lab/go/), listening on loopback only.
+kube-scheduler, with kwok keeping the simulated nodes (its stages: kwok_stages.py; their Pods are the lab's kubelet's,
+kubelet.py), all built from their Go modules by scripts/lab-binaries (pinned in lab/go/), listening on loopback only.
 
 The API server gets the cluster's own CA and a serving certificate for its address, a service-account signing
 key, RBAC, and a static token file that maps the lab's bearer token to an administrator (GKE maps a Google access
@@ -37,8 +37,6 @@ from .pki import free_port, key_pem, make_ca, make_serving_cert
 KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 # GKE's default Service range for new clusters (the 34.118.224.0/20 block of a VPC-native cluster).
 SERVICE_RANGE = "34.118.224.0/20"
-# Pod addresses kwok hands out (a VPC-native cluster's Pod range is a /14 of the subnet's secondary range).
-POD_RANGE = "10.64.0.0/14"
 
 
 LAB_BINARIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lab-binaries")
@@ -130,8 +128,8 @@ class ControlPlane:
 
     def start(self, timeout=90, workloads=True):
         """Start etcd, then kube-apiserver; return once /readyz answers ok (or raise with the log's tail). With
-        workloads, then kube-controller-manager, kube-scheduler and kwok, which runs the Pods bound to the nodes
-        carrying KWOK_NODE_ANNOTATION."""
+        workloads, then kube-controller-manager, kube-scheduler and kwok, which keeps the nodes carrying
+        KWOK_NODE_ANNOTATION Ready."""
         os.makedirs(self.directory, exist_ok=True)
         self._credentials()
         etcd_client, etcd_peer = free_port(self.host), free_port(self.host)
@@ -178,14 +176,14 @@ class ControlPlane:
             self.binaries["kube-controller-manager"], *common, "--secure-port", str(free_port(self.host)),
             "--service-account-private-key-file", self._path("sa.key"), "--root-ca-file", self._path("ca.pem"),
             "--use-service-account-credentials=false", "--cluster-name", self.name,
-            # Node IPAM hands out Pod ranges from --cluster-cidr, which kwok does itself.
+            # Node IPAM hands out Pod ranges from --cluster-cidr; the lab's kubelet gives Pods their addresses.
             "--controllers", "*,-nodeipam", "--v", "1"])
         self._start("kube-scheduler", [self.binaries["kube-scheduler"], *common,
                                        "--secure-port", str(free_port(self.host)), "--v", "1"])
         self._start("kwok", [
             self.binaries["kwok"], "--kubeconfig", config, "--config", self._path("kwok-stages.yaml"), "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector", "%s=%s" % KWOK_NODE_ANNOTATION, "--node-ip", self.host,
-            "--cidr", POD_RANGE, "--server-address", "%s:%d" % (self.host, free_port(self.host))])
+            "--server-address", "%s:%d" % (self.host, free_port(self.host))])
 
     def _wait_ready(self, timeout):
         context = ssl.create_default_context(cafile=self._path("ca.pem"))

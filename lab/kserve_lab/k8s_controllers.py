@@ -49,27 +49,19 @@ import zlib
 
 from cryptography.hazmat.primitives import serialization
 
-from . import gke_ingress, knative, pki
-from .kubelet import gpu_request, nvidia_smi
+from . import gke_ingress, pki
+from .kubelet import (CRASH_BACKOFF, CRASH_BACKOFF_MAX, GPU_POD_START, NEEDS, POD_START, gpu_request, nvidia_smi,
+                      pod_ready, startup_exit, workload_of)
 from .load_balancers import can_listen
 from .k8s_quantity import millicores, parse, pod_requests
-from .k8s_store import K8sError, label_matcher, now_iso, pod_ready
+from .k8s_store import K8sError, label_matcher, now_iso
 from .serving import ISVC_LABEL, ClusterServing
 
 # Real seconds before the latency scale.
-POD_START, GPU_POD_START, LB_ADDRESS, CERT_MANAGER_DELAY, HPA_SYNC = 8, 40, 25, 3, 15
+LB_ADDRESS, CERT_MANAGER_DELAY, HPA_SYNC = 25, 3, 15
 CERT_MANAGER_GROUP = "cert-manager.io"
 KSERVE_GROUP, KSERVE_DELAY = "serving.kserve.io", 1
-# Workloads whose Pods turn Ready only once a Service they talk to has ready endpoints (their readiness
-# waits on it): Istio's gateway and Knative's Istio layer need istiod's xDS.
-NEEDS = {("istio-system", "istio-ingressgateway"): (("istio-system", "istiod"),),
-         ("knative-serving", "net-istio-controller"): (("istio-system", "istiod"),),
-         ("knative-serving", "net-istio-webhook"): (("istio-system", "istiod"),)}
 WORKLOADS = ("deployments", "statefulsets", "daemonsets", "jobs")
-# What makes a container exit at start: each check takes (pod, container, the API server's version) and
-# answers None, or (seconds it runs first, its last log line).
-STARTUP_CHECKS = (knative.version_check,)
-CRASH_BACKOFF, CRASH_BACKOFF_MAX = 10, 300  # the kubelet's restart back-off, real seconds
 
 
 def cert_not_after(days=90):
@@ -561,8 +553,7 @@ class Controllers:
                                        missing[0]))
             return
         self.waiting_for_secrets.discard((ns, name))
-        owner = next((r["name"] for r in pod["metadata"].get("ownerReferences") or []), None)
-        blocked = [svc for svc in NEEDS.get((ns, owner), ()) if not self._ready_endpoints(*svc)]
+        blocked = [svc for svc in NEEDS.get(workload_of(pod), ()) if not self._ready_endpoints(*svc)]
         if blocked:  # running, but its readiness probe fails until what it needs answers
             if not (pod.get("status") or {}).get("phase"):
                 self._event(ns, pod, "Unhealthy", "Readiness probe failed: waiting for %s.%s" % (
@@ -573,7 +564,7 @@ class Controllers:
             self.later(2, "kubelet", ns, name)
             return
         exits = [(c["name"], found) for c in pod["spec"].get("containers") or []
-                 for found in [check(pod, c, self.store.version) for check in STARTUP_CHECKS] if found]
+                 for found in [startup_exit(pod, c, self.store.version)] if found]
         if exits:
             self._crash_loop(ns, pod, node, exits[0][0], *exits[0][1])
             return

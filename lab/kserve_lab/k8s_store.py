@@ -37,12 +37,6 @@ def now_iso():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def pod_ready(pod):
-    """Whether a Pod's Ready condition is True."""
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
-
-
 class K8sError(Exception):
     def __init__(self, code, reason, message, details=None):
         super().__init__(message)

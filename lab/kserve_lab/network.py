@@ -92,6 +92,7 @@ class ClusterNetwork(socketserver.ThreadingUnixStreamServer):
         self.node_ips = set(node_ips)
         self.kubelet_port = None
         self.served = {}  # (namespace, service, port) -> (host, port) of what the lab runs for its Pods
+        self.ensure = lambda: None  # brings what is due into `served` (webhooks.Webhooks.ensure)
 
     def serve(self, namespace, service, port, address):
         """What the lab runs for a Service's Pods answers at `address` for the Service's `port`."""
@@ -115,6 +116,8 @@ class ClusterNetwork(socketserver.ThreadingUnixStreamServer):
             return None, refused
         if not self.ready_endpoints(namespace, name):
             return None, refused
+        if (namespace, name, port) not in self.served:
+            self.ensure()
         address = self.served.get((namespace, name, port))
         return (address, "") if address else (None, refused)
 

@@ -12,10 +12,14 @@ with the cluster's certificate. Then, as a client of that API server under an id
   never out of the lab;
 - webhook registrations get a server and their CA once their Service has a ready Pod (webhooks.py), and
   LoadBalancer Services an address (load_balancers.py);
-- cert-manager's Issuers and Certificates are served while its controller runs (cert_manager.py);
-- the nodes' kubelet port answers the API server's log requests (kubelet.py);
+- cert-manager's Issuers and Certificates are served while its controller runs (cert_manager.py), and KServe's
+  InferenceServices while its controller runs, their predictor Pods' containers run by the lab (kserve.py);
+- the Pods bound to the nodes are run by the lab's kubelet, whose port answers the API server's log requests
+  (kubelet.py); the cluster's version its Pods see is the one GKE reports (kube-apiserver's is always the pinned
+  v1.35.4, see docs/lab.md);
 - nvidia.com/gpu becomes allocatable on a GPU node once a driver is installed: GKE-managed drivers after a delay;
-  with INSTALLATION_DISABLED, once a Pod of the driver-installer DaemonSet runs on that node;
+  with INSTALLATION_DISABLED, once a Pod of the driver-installer DaemonSet (k8s-app: nvidia-driver-installer) runs
+  on that node;
 - GKE's kube-system workloads (gke_nodes.py) are created, and created again after a lab restart if someone deleted
   them, as GKE's add-on manager reconciles them.
 A cluster's objects live in its etcd, so a lab restart keeps them.
@@ -34,13 +38,13 @@ from .clusters import DRIVER_INSTALL_SECONDS, address_block, cluster_folder, wan
 from .control_plane import ControlPlane
 from .gke_nodes import system_workloads
 from .k8s_front import ApiFront
-from .kubelet import KubeletServer, api_reader
-from .load_balancers import ServiceController
+from .kserve import ApiRoutes, KServeController, Predictors
+from .kubelet import Kubelet, KubeletServer, api_reader
+from .load_balancers import LoadBalancers
 from .network import ClusterNetwork
-from .watching import Reconciler
 from .webhooks import Webhooks
 
-DRIVER_INSTALLER = "k8s-app=nvidia-driver-installer"
+DRIVER_INSTALLER = ("k8s-app", "nvidia-driver-installer")
 
 
 class Plane:
@@ -51,7 +55,7 @@ class Plane:
         self.folder = cluster_folder(runtime.state_dir, key)
         self.ready, self.stopping = threading.Event(), threading.Event()
         self.error = None
-        self.control = self.front = self.api = self.kubelet = self.network = self.webhooks = None
+        self.control = self.front = self.api = self.kubelet = self.network = self.webhooks = self.routes = None
         self.scratch = None
         self.timers = []
         self.keeper = threading.Thread(target=self._keep, name="plane-%s" % key[2], daemon=True)
@@ -75,17 +79,25 @@ class Plane:
                                   os.path.join(self.folder, "apiserver.key"), self.runtime.log, self.runtime.knobs)
             threading.Thread(target=self.front.serve_forever, daemon=True).start()
             self.api = api_client(self.control)
+            platform = self.runtime.platform
+            predictors = Predictors(self.api, platform, self.key, lambda: self.cluster, self.runtime.knobs) \
+                if platform else None
             self.kubelet = KubeletServer(self.control.host, os.path.join(self.folder, "apiserver.pem"),
-                                         os.path.join(self.folder, "apiserver.key"), api_reader(self.api))
+                                         os.path.join(self.folder, "apiserver.key"), api_reader(self.api),
+                                         self.version, predictors.log if predictors else lambda *_: None)
             threading.Thread(target=self.kubelet.serve_forever, daemon=True).start()
             self.network.api, self.network.kubelet_port = self.api, self.kubelet.port
             self.webhooks = Webhooks(self.api, self.network, self.folder, self.stopping)
+            self.network.ensure = self.webhooks.ensure
             self.webhooks.start()
-            ServiceController(self.api, self.runtime.address_block(self.key), self.runtime.knobs,
-                              self.stopping).start()
+            routes = ApiRoutes(self.api, platform, self.key) if platform else None
+            self.routes = routes
+            LoadBalancers(self.api, self.runtime.address_block(self.key), self.runtime.knobs, self.stopping,
+                          routes).start()
             CertManager(self.api, self.stopping).start()
             self._add_ons()
-            DriverInstallers(self.api, self.stopping, self.driver_installed).start()
+            Kubelet(self.api, self.runtime.knobs, self.stopping, self.version, self._pod_started, predictors).start()
+            KServeController(self.api, self.stopping).start()
         except Exception as exc:  # pylint: disable=broad-except  # handed to start()'s caller
             self.error = exc
             self.ready.set()
@@ -98,6 +110,8 @@ class Plane:
     def _shutdown(self):
         for timer in self.timers:
             timer.cancel()
+        if self.routes:  # the gateways and model servers of this cluster
+            self.routes.stop()
         if self.webhooks:
             self.webhooks.stop()
         for server in (self.front, self.kubelet, self.network):
@@ -123,10 +137,20 @@ class Plane:
                 if exc.status != 409:
                     raise
 
+    def version(self):
+        """The cluster's Kubernetes version as GKE reports it, which is what its Pods see on GKE."""
+        return self.cluster.get("currentMasterVersion", "")
+
+    def _pod_started(self, pod):
+        if ((pod["metadata"].get("labels") or {}).get(DRIVER_INSTALLER[0]) == DRIVER_INSTALLER[1]
+                and pod["metadata"]["namespace"] == "kube-system"):
+            self.driver_installed(pod["spec"]["nodeName"])
+
     def sync_nodes(self, cluster):
         """Make the Nodes match the cluster's node pools (count per zone): register new ones with GKE's labels,
         taint and allocatable (kwok then reports them Ready), delete those of pools that went."""
         from kubernetes.client import CoreV1Api
+        self.cluster = cluster
         core = CoreV1Api(self.api)
         wanted = wanted_nodes(cluster)
         listed = json.loads(core.list_node(_preload_content=False).data)
@@ -168,28 +192,6 @@ class Plane:
                                    field_manager="kubelet")
 
 
-class DriverInstallers(Reconciler):
-    """A running Pod of the driver-installer DaemonSet installs the driver on its node (INSTALLATION_DISABLED)."""
-
-    def __init__(self, api, stopping, installed):
-        super().__init__(api, stopping)
-        self.installed, self.done = installed, set()
-
-    def watched(self):
-        from kubernetes.client import CoreV1Api
-        return [(CoreV1Api(self.api).list_namespaced_pod, ("kube-system",))]
-
-    def reconcile(self):
-        from kubernetes.client import CoreV1Api
-        pods = json.loads(CoreV1Api(self.api).list_namespaced_pod(
-            "kube-system", label_selector=DRIVER_INSTALLER, _preload_content=False).data)["items"]
-        for pod in pods:
-            node = pod["spec"].get("nodeName")
-            if pod.get("status", {}).get("phase") == "Running" and node and node not in self.done:
-                self.done.add(node)
-                self.installed(node)
-
-
 def api_client(control):
     """A kubernetes client ApiClient on the plane's own API server, as the lab's identity."""
     from kubernetes.client import ApiClient, Configuration
@@ -207,7 +209,7 @@ class PlaneRuntime:
         self.state_dir, self.log, self.knobs, self.token = state_dir, log, knobs, token
         self.lock, self.kubeconfig_lock = threading.Lock(), threading.Lock()
         self.planes = {}
-        self.platform = None  # the serving platform: not yet a client of the real API (docs/lab.md)
+        self.platform = None  # the serving platform (serving.ServingPlatform), set by the lab's server
 
     def folder(self, key):
         return cluster_folder(self.state_dir, key)

@@ -45,7 +45,8 @@ from urllib.parse import quote, urlsplit
 
 from . import gke_ingress
 from .core import LabServer
-from .k8s_store import K8sError, now_iso, pod_ready
+from .k8s_store import K8sError, now_iso
+from .kubelet import pod_ready
 from .releases import ISVC_POD_LABEL as ISVC_LABEL, LLM_CONFIGS
 
 GROUP = "serving.kserve.io"
@@ -268,6 +269,150 @@ def conditions(mode, ready, waiting_reason, waiting_message, stamp):
             out.append({"type": kind, "status": "False", "reason": waiting_reason, "message": waiting_message,
                         "lastTransitionTime": stamp, **({"severity": "Info"} if kind == "LatestDeploymentReady" else {})})
     return out
+
+
+def read_config(data):
+    """KServe's inferenceservice-config ConfigMap data as {key: parsed JSON} (a key that does not parse: {})."""
+    parsed = {}
+    for key, value in (data or {}).items():
+        try:
+            parsed[key] = json.loads(value or "{}")
+        except ValueError:
+            parsed[key] = {}
+    return parsed
+
+
+def deployment_mode(isvc, config):
+    mode = (isvc["metadata"].get("annotations") or {}).get("serving.kserve.io/deploymentMode") or \
+        (config.get("deploy") or {}).get("defaultDeploymentMode") or "Knative"
+    return {"Serverless": "Knative", "RawDeployment": "Standard"}.get(mode, mode)
+
+
+def host_for(isvc, mode, config, knative_domains):
+    """The InferenceService's host: `<name>.<ns>.<domain>` from Knative's config-domain (its keys), or KServe's
+    domainTemplate over ingressDomain."""
+    name, ns = isvc["metadata"]["name"], isvc["metadata"]["namespace"]
+    if mode == "Knative":
+        domains = [d for d in knative_domains if not d.startswith("_")]
+        return "%s.%s.%s" % (name, ns, domains[0] if domains else "svc.cluster.local")
+    ingress = config.get("ingress") or {}
+    template = ingress.get("domainTemplate") or "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}"
+    return (template.replace("{{ .Name }}", name).replace("{{ .Namespace }}", ns)
+            .replace("{{ .IngressDomain }}", ingress.get("ingressDomain") or "example.com"))
+
+
+def predictor_selector(name):
+    """The label selector of an InferenceService's predictor Pods."""
+    return "%s=%s,component=predictor" % (ISVC_LABEL, name)
+
+
+def ingress_for(isvc, service, host, config, owner):
+    """Standard mode: the Ingress KServe's raw ingress reconciler makes (v0.20.0): named after the
+    InferenceService, with its annotations, spec.ingressClassName from the ingress config when one is set,
+    and a rule per host (the InferenceService's and its predictor's) to the predictor Service, port 80."""
+    name, ns = isvc["metadata"]["name"], isvc["metadata"]["namespace"]
+    klass = (config.get("ingress") or {}).get("ingressClassName")
+    hosts = [host, host.replace(name + "-", name + "-predictor-", 1)]
+    spec = {"rules": [{"host": h, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+        "service": {"name": service, "port": {"number": 80}}}}]}} for h in hosts]}
+    if klass is not None:
+        spec = dict({"ingressClassName": klass}, **spec)
+    meta = {"name": name, "namespace": ns, "ownerReferences": owner}
+    annotations = dict(isvc["metadata"].get("annotations") or {})
+    if annotations:
+        meta["annotations"] = annotations
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": spec}
+
+
+def plan(isvc, runtimes, config, knative_served, knative_domains, pods):
+    """What KServe's controller (v0.20.0) wants for an InferenceService, given the ServingRuntimes of its namespace
+    and the ClusterServingRuntimes, read_config()'s configuration, whether Knative's Service kind is served, Knative's
+    domains and the predictor's Pods: (children, status). children is a list of the Deployment, Service and (Standard
+    mode, unless disabled) Ingress to make or update: empty when nothing can be made (Knative not installed), None
+    when what was made must go (no runtime serves the spec)."""
+    name, ns = isvc["metadata"]["name"], isvc["metadata"]["namespace"]
+    mode, pred, stamp = deployment_mode(isvc, config), predictor(isvc), now_iso()
+    generation = isvc["metadata"].get("generation", 1)
+    runtime, failure = select_runtime(pred, runtimes)
+    if failure:
+        reason, message = failure
+        return None, {"observedGeneration": generation, "conditions": conditions(mode, False, reason, message, stamp),
+                      "modelStatus": {"transitionStatus": "InvalidSpec", "states": {
+                          "activeModelState": "", "targetModelState": "FailedToLoad"},
+                          "lastFailureInfo": {"reason": reason, "message": message},
+                          "copies": {"failedCopies": 0, "totalCopies": 0}}}
+    if mode == "Knative" and not knative_served:
+        message = 'fails to reconcile predictor: no matches for kind "Service" in version "serving.knative.dev/v1"'
+        return [], {"observedGeneration": generation,
+                    "conditions": conditions(mode, False, "InternalError", message, stamp)}
+    storage_image = (config.get("storageInitializer") or {}).get("image") or "kserve/storage-initializer:latest"
+    deploy_name, svc_name = predictor_names(name, mode)
+    template = pod_template(isvc, pred, runtime, storage_image, mode)
+    replicas = max(1, int(pred["min_replicas"] if pred["min_replicas"] is not None else 1))
+    owner = [{"apiVersion": isvc["apiVersion"], "kind": "InferenceService", "name": name,
+              "uid": isvc["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
+    labels = dict(template["metadata"]["labels"])
+    children = [
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": deploy_name, "namespace": ns, "labels": labels, "ownerReferences": owner},
+         "spec": {"replicas": replicas, "selector": {"matchLabels": {ISVC_LABEL: name, "component": "predictor"}},
+                  "template": template}},
+        {"apiVersion": "v1", "kind": "Service",
+         "metadata": {"name": svc_name, "namespace": ns, "labels": labels, "ownerReferences": owner},
+         "spec": {"selector": {ISVC_LABEL: name, "component": "predictor"},
+                  "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}}]
+    host = host_for(isvc, mode, config, knative_domains)
+    if mode == "Standard" and not (config.get("ingress") or {}).get("disableIngressCreation"):
+        children.append(ingress_for(isvc, svc_name, host, config, owner))
+    ready = bool(pods) and any(pod_ready(p) for p in pods)
+    status = {"observedGeneration": generation, "deploymentMode": mode, "modelStatus": model_status(pods, ready)}
+    revision = "%s-predictor-00001" % name
+    if ready:
+        status["conditions"] = conditions(mode, True, None, None, stamp)
+        status["url"] = "http://" + host
+        status["address"] = {"url": "http://%s.%s.svc.cluster.local" % (
+            name if mode == "Knative" else "%s-predictor" % name, ns)}
+        component = {"url": "http://" + host.replace(name + ".", name + "-predictor.", 1)
+                     if mode == "Knative" else "http://" + host.replace(name + "-", name + "-predictor-", 1)}
+        if mode == "Knative":
+            component.update(latestCreatedRevision=revision, latestReadyRevision=revision,
+                             latestRolledoutRevision=revision,
+                             traffic=[{"revisionName": revision, "latestRevision": True, "percent": 100}])
+        status["components"] = {"predictor": component}
+    else:
+        reason, message = waiting(pods, status["modelStatus"], revision, mode)
+        status["conditions"] = conditions(mode, False, reason, message, stamp)
+        if mode == "Knative":
+            status["components"] = {"predictor": {"latestCreatedRevision": revision}}
+        for kept in ("url", "address"):  # a route, once made, keeps its URL while the predictor is down
+            if (isvc.get("status") or {}).get(kept):
+                status[kept] = isvc["status"][kept]
+    return children, status
+
+
+def waiting(pods, model, revision, mode):
+    """(reason, message) the conditions give while the predictor is not ready."""
+    info = model.get("lastFailureInfo")
+    if info:
+        return ("RevisionFailed" if mode == "Knative" else "ModelLoadFailed",
+                'Revision "%s" failed with message: %s' % (revision, info["message"]) if mode == "Knative"
+                else info["message"])
+    for pod in pods:
+        for cond in (pod.get("status") or {}).get("conditions") or []:
+            if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+                return "Unschedulable", cond.get("message", "")
+    if mode == "Knative":
+        return "RevisionMissing", 'Configuration "%s-predictor" is waiting for a Revision to become ready.' % (
+            revision.rsplit("-predictor-", 1)[0])
+    return "MinimumReplicasUnavailable", "Deployment does not have minimum availability."
+
+
+def status_changed(old, new):
+    """Whether an InferenceService's status differs, the conditions' transition times aside."""
+    def timeless(value):
+        return dict(value, conditions=[{k: v for k, v in c.items() if k != "lastTransitionTime"}
+                                       for c in value.get("conditions") or []])
+    return timeless(old or {}) != timeless(new)
 
 
 def bucket_readable(policy, members):
@@ -509,28 +654,118 @@ class ServingPlatform:
                       "\\\\n'\", <google.auth.transport.requests._Response object>)")
 
 
-class ClusterServing:
+class Routes:
+    """How a cluster's Istio ingress gateway and GKE's load balancers reach its model servers, as Envoy and Google's
+    load balancer answer. Subclasses say how the cluster is read: gateway_ready(namespace, name) (the gateway
+    Service has ready endpoints), inference_services(), ready_pods(namespace, selector) and read(kind, namespace,
+    name) (a Service or Ingress, or None)."""
+
+    def __init__(self, platform, key):
+        self.platform, self.key = platform, key
+        self.rr = itertools.count()
+
+    def gateway_address(self, svc):
+        """Open the gateway proxy once the Istio ingress gateway's LoadBalancer has its address."""
+        ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        if _is_gateway(svc) and ingress:
+            key = (svc["metadata"]["namespace"], svc["metadata"]["name"])
+            self.platform.open_gateway(ingress[0]["ip"], self, lambda *a, k=key: self.route(k, *a))
+
+    def ingress_address(self, ingress):
+        """Open GKE's load balancer for an Ingress once it has its address."""
+        found = ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        if found:
+            key = (ingress["metadata"]["namespace"], ingress["metadata"]["name"])
+            self.platform.open_gateway(found[0]["ip"], self, lambda *a, k=key: self.route_ingress(k, *a))
+
+    def route_ingress(self, key, method, host, path, body):
+        """(status, body, headers) GKE's load balancer answers with, for an Ingress (namespace, name): the
+        backend Service's ready Pods that pass its health check get the request."""
+        backend = gke_ingress.backend_for(self.read("Ingress", *key) or {}, host)
+        if backend is None:
+            return 404, gke_ingress.DEFAULT_BACKEND_404, [("Content-Type", "text/plain")]
+        svc = self.read("Service", key[0], backend[0]) or {}
+        selector = ",".join("%s=%s" % kv for kv in sorted(((svc.get("spec") or {}).get("selector") or {}).items()))
+        pods = self.ready_pods(key[0], selector) if selector else []
+        ports = [port for port in (self._healthy_port(key[0], p) for p in pods) if port]
+        if not ports:
+            return 502, gke_ingress.NO_HEALTHY_BACKEND, [("Content-Type", "text/html; charset=UTF-8")]
+        return self._forward(ports[next(self.rr) % len(ports)], method, path, body)
+
+    def _healthy_port(self, ns, pod):
+        """The model server port of a Pod that answers the load balancer's health check with 200, else None."""
+        port = self.platform.servers.port(self.key + (ns, pod["metadata"]["name"]))
+        if port is None:
+            return None
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", gke_ingress.health_check_path(pod))
+            healthy = conn.getresponse().status == 200
+            conn.close()
+        except OSError:
+            return None
+        return port if healthy else None
+
+    def route(self, gateway, method, host, path, body):
+        """(status, body, headers) the gateway Service (namespace, name) answers with for a request to host."""
+        if not self.gateway_ready(*gateway):
+            return 503, b"no healthy upstream", [("Content-Type", "text/plain")]
+        target = None
+        for isvc in self.inference_services():
+            hosts = {urlsplit(u).hostname for u in (
+                (isvc.get("status") or {}).get("url"),
+                (((isvc.get("status") or {}).get("components") or {}).get("predictor") or {}).get("url")) if u}
+            if host in hosts:
+                target = isvc
+                break
+        if target is None:
+            return 404, b"", []
+        ns, name = target["metadata"]["namespace"], target["metadata"]["name"]
+        pods = self.ready_pods(ns, "%s=%s" % (ISVC_LABEL, name))
+        ports = [self.platform.servers.port(self.key + (ns, p["metadata"]["name"])) for p in pods]
+        ports = [p for p in ports if p]
+        if not ports:
+            return 503, b"no healthy upstream", [("Content-Type", "text/plain")]
+        return self._forward(ports[next(self.rr) % len(ports)], method, path, body)
+
+    @staticmethod
+    def _forward(port, method, path, body):
+        """Send the request on to a model server; (status, body, headers) as a proxy passes them back."""
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
+            answer = conn.getresponse()
+            payload = answer.read()
+            conn.close()
+        except OSError:
+            return 503, b"upstream connect error or disconnect/reset before headers. reset reason: connection failure", \
+                [("Content-Type", "text/plain")]
+        return answer.status, payload, [("Content-Type", answer.getheader("Content-Type", "application/json"))]
+
+    def stop(self):
+        self.platform.close_gateways(self)
+        for key in list(self.platform.servers.procs):
+            if key[:3] == self.key:
+                self.platform.servers.stop(key)
+
+
+class ClusterServing(Routes):
     """KServe's controller, webhook, storage initializer and ingress, for one cluster's store."""
 
     def __init__(self, controllers, platform, key, cluster):
-        self.c, self.store, self.platform = controllers, controllers.store, platform
-        self.key, self.cluster = key, cluster
-        self.rr = itertools.count()
+        super().__init__(platform, key)
+        self.c, self.store = controllers, controllers.store
+        self.cluster = cluster
         self.folder = os.path.join(platform.state_dir, "serving", "%s_%s_%s" % key)
         self.store.admission.append(self.admit)
 
     # --- lookups ---------------------------------------------------------------
-    def _config(self, key):
+    def _configs(self):
         cm = self.store.objects.get(("", "configmaps", "kserve", "inferenceservice-config")) or {}
-        try:
-            return json.loads((cm.get("data") or {}).get(key) or "{}")
-        except ValueError:
-            return {}
+        return read_config(cm.get("data"))
 
     def mode(self, isvc):
-        mode = (isvc["metadata"].get("annotations") or {}).get("serving.kserve.io/deploymentMode") or \
-            self._config("deploy").get("defaultDeploymentMode") or "Knative"
-        return {"Serverless": "Knative", "RawDeployment": "Standard"}.get(mode, mode)
+        return deployment_mode(isvc, self._configs())
 
     def _runtimes(self, ns):
         found = []
@@ -541,17 +776,6 @@ class ClusterServing:
                 continue
             found += sorted(self.store.list(res, namespace)["items"], key=lambda r: r["metadata"]["name"])
         return found
-
-    def _domain(self, isvc, mode):
-        name, ns = isvc["metadata"]["name"], isvc["metadata"]["namespace"]
-        if mode == "Knative":
-            cm = self.store.objects.get(("", "configmaps", "knative-serving", "config-domain")) or {}
-            domains = [d for d in (cm.get("data") or {}) if not d.startswith("_")]
-            return "%s.%s.%s" % (name, ns, domains[0] if domains else "svc.cluster.local")
-        ingress = self._config("ingress")
-        template = ingress.get("domainTemplate") or "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}"
-        return (template.replace("{{ .Name }}", name).replace("{{ .Namespace }}", ns)
-                .replace("{{ .IngressDomain }}", ingress.get("ingressDomain") or "example.com"))
 
     # --- the webhooks -------------------------------------------------------------
     def admit(self, operation, res, obj, old):
@@ -603,116 +827,32 @@ class ClusterServing:
         if FINALIZER not in finalizers:
             self.store.patch(res, ns, name, "merge", {"metadata": {"finalizers": finalizers + [FINALIZER]}}, "manager")
             return  # the write brings us back
-        mode = self.mode(isvc)
-        pred = predictor(isvc)
-        stamp = now_iso()
-        runtime, failure = select_runtime(pred, self._runtimes(ns))
-        if failure:
+        domains = ((self.store.objects.get(("", "configmaps", "knative-serving", "config-domain")) or {}).get(
+            "data") or {})
+        knative = ("apiextensions.k8s.io", "customresourcedefinitions", "", "services.serving.knative.dev") \
+            in self.store.objects
+        pods = self.store.list(self.c.res["pods"], ns, predictor_selector(name))["items"]
+        children, status = plan(isvc, self._runtimes(ns), self._configs(), knative, domains, pods)
+        if children is None:
             self._delete_children(isvc)
-            reason, message = failure
-            self._status(res, isvc, {
-                "observedGeneration": isvc["metadata"].get("generation", 1),
-                "conditions": conditions(mode, False, reason, message, stamp),
-                "modelStatus": {"transitionStatus": "InvalidSpec", "states": {
-                    "activeModelState": "", "targetModelState": "FailedToLoad"},
-                    "lastFailureInfo": {"reason": reason, "message": message},
-                    "copies": {"failedCopies": 0, "totalCopies": 0}}})
-            return
-        if mode == "Knative" and ("apiextensions.k8s.io", "customresourcedefinitions", "",
-                                  "services.serving.knative.dev") not in self.store.objects:
-            message = 'fails to reconcile predictor: no matches for kind "Service" in version "serving.knative.dev/v1"'
-            self._status(res, isvc, {"observedGeneration": isvc["metadata"].get("generation", 1),
-                                     "conditions": conditions(mode, False, "InternalError", message, stamp)})
-            return
-        storage_image = self._config("storageInitializer").get("image") or "kserve/storage-initializer:latest"
-        deploy_name, svc_name = predictor_names(name, mode)
-        template = pod_template(isvc, pred, runtime, storage_image, mode)
-        replicas = max(1, int(pred["min_replicas"] if pred["min_replicas"] is not None else 1))
-        owner = [{"apiVersion": isvc["apiVersion"], "kind": "InferenceService", "name": name,
-                  "uid": isvc["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
-        deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
-                      "metadata": {"name": deploy_name, "namespace": ns, "labels": dict(template["metadata"]["labels"]),
-                                   "ownerReferences": owner},
-                      "spec": {"replicas": replicas, "selector": {"matchLabels": {ISVC_LABEL: name,
-                                                                                  "component": "predictor"}},
-                               "template": template}}
-        self._ensure(self.c.res["deployments"], ns, deployment)
-        self._ensure(self.c.res["services"], ns, {
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": svc_name, "namespace": ns, "labels": dict(template["metadata"]["labels"]),
-                         "ownerReferences": owner},
-            "spec": {"selector": {ISVC_LABEL: name, "component": "predictor"},
-                     "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}})
-        host = self._domain(isvc, mode)
-        if mode == "Standard" and not self._config("ingress").get("disableIngressCreation"):
-            self._ensure_ingress(isvc, svc_name, host, owner)
-        deploy = self.store.objects.get(("apps", "deployments", ns, deploy_name)) or {}
-        pods = self.c._owned_pods(deploy) if deploy else []
-        ready = bool(pods) and any(pod_ready(p) for p in pods)
-        status = {"observedGeneration": isvc["metadata"].get("generation", 1), "deploymentMode": mode,
-                  "modelStatus": model_status(pods, ready)}
-        revision = "%s-predictor-00001" % name
-        if ready:
-            status["conditions"] = conditions(mode, True, None, None, stamp)
-            status["url"] = "http://" + host
-            status["address"] = {"url": "http://%s.%s.svc.cluster.local" % (
-                name if mode == "Knative" else "%s-predictor" % name, ns)}
-            component = {"url": "http://" + host.replace(name + ".", name + "-predictor.", 1)
-                         if mode == "Knative" else "http://" + host.replace(name + "-", name + "-predictor-", 1)}
-            if mode == "Knative":
-                component.update(latestCreatedRevision=revision, latestReadyRevision=revision,
-                                 latestRolledoutRevision=revision,
-                                 traffic=[{"revisionName": revision, "latestRevision": True, "percent": 100}])
-            status["components"] = {"predictor": component}
-        else:
-            reason, message = self._waiting(pods, status["modelStatus"], revision, mode)
-            status["conditions"] = conditions(mode, False, reason, message, stamp)
-            if mode == "Knative":
-                status["components"] = {"predictor": {"latestCreatedRevision": revision}}
-            for kept in ("url", "address"):  # a route, once made, keeps its URL while the predictor is down
-                if (isvc.get("status") or {}).get(kept):
-                    status[kept] = isvc["status"][kept]
-        self._status(res, isvc, status)
+        for child in children or []:
+            if child["kind"] == "Ingress":
+                self._ensure_ingress(child)
+            else:
+                self._ensure(self.c.res[child["kind"].lower() + "s"], ns, child)
+        if status_changed(isvc.get("status"), status):
+            self.store.replace(res, ns, name, dict(isvc, status=status), "manager", status_only=True)
 
-    @staticmethod
-    def _waiting(pods, model, revision, mode):
-        info = model.get("lastFailureInfo")
-        if info:
-            return ("RevisionFailed" if mode == "Knative" else "ModelLoadFailed",
-                    'Revision "%s" failed with message: %s' % (revision, info["message"]) if mode == "Knative"
-                    else info["message"])
-        for pod in pods:
-            for cond in (pod.get("status") or {}).get("conditions") or []:
-                if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
-                    return "Unschedulable", cond.get("message", "")
-        if mode == "Knative":
-            return "RevisionMissing", 'Configuration "%s-predictor" is waiting for a Revision to become ready.' % (
-                revision.rsplit("-predictor-", 1)[0])
-        return "MinimumReplicasUnavailable", "Deployment does not have minimum availability."
-
-    def _ensure_ingress(self, isvc, service, host, owner):
-        """Standard mode: the Ingress KServe's raw ingress reconciler makes (v0.20.0): named after the
-        InferenceService, with its annotations, spec.ingressClassName from the ingress config when one is set,
-        and a rule per host (the InferenceService's and its predictor's) to the predictor Service, port 80."""
-        name, ns = isvc["metadata"]["name"], isvc["metadata"]["namespace"]
-        klass = self._config("ingress").get("ingressClassName")
-        hosts = [host, host.replace(name + "-", name + "-predictor-", 1)]
-        spec = {"rules": [{"host": h, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
-            "service": {"name": service, "port": {"number": 80}}}}]}} for h in hosts]}
-        if klass is not None:
-            spec = dict({"ingressClassName": klass}, **spec)
-        annotations = dict(isvc["metadata"].get("annotations") or {})
+    def _ensure_ingress(self, wanted):
         res = self.store.find("networking.k8s.io", "v1", "ingresses")
-        current = self.store.objects.get(("networking.k8s.io", "ingresses", ns, name))
-        meta = {"name": name, "namespace": ns, "ownerReferences": owner}
-        if annotations:
-            meta["annotations"] = annotations
+        meta = wanted["metadata"]
+        current = self.store.objects.get(("networking.k8s.io", "ingresses", meta["namespace"], meta["name"]))
+        annotations = meta.get("annotations") or {}
         if current is None:
-            self.store.create(res, ns, {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta,
-                                        "spec": spec}, "manager")
-        elif current.get("spec") != spec or (current["metadata"].get("annotations") or {}) != annotations:
-            updated = dict(current, spec=spec, metadata=dict(current["metadata"], annotations=annotations))
-            self.store.replace(res, ns, name, updated, "manager")
+            self.store.create(res, meta["namespace"], wanted, "manager")
+        elif current.get("spec") != wanted["spec"] or (current["metadata"].get("annotations") or {}) != annotations:
+            updated = dict(current, spec=wanted["spec"], metadata=dict(current["metadata"], annotations=annotations))
+            self.store.replace(res, meta["namespace"], meta["name"], updated, "manager")
 
     def _ensure(self, res, ns, wanted):
         current = self.store.objects.get((res.group, res.plural, ns, wanted["metadata"]["name"]))
@@ -722,14 +862,6 @@ class ClusterServing:
                 current["spec"].get(k) != v for k, v in wanted["spec"].items()):
             spec = dict(current["spec"], **wanted["spec"])
             self.store.replace(res, ns, wanted["metadata"]["name"], dict(current, spec=spec), "manager")
-
-    def _status(self, res, isvc, status):
-        def timeless(value):  # a status as compared: the conditions' transition times do not count
-            return dict(value, conditions=[{k: v for k, v in c.items() if k != "lastTransitionTime"}
-                                           for c in value.get("conditions") or []])
-        if timeless(isvc.get("status") or {}) != timeless(status):
-            self.store.replace(res, isvc["metadata"]["namespace"], isvc["metadata"]["name"],
-                               dict(isvc, status=status), "manager", status_only=True)
 
     def _delete_children(self, isvc):
         uid = isvc["metadata"]["uid"]
@@ -836,90 +968,17 @@ class ClusterServing:
         self.platform.servers.stop(self.key + (ns, name))
         shutil.rmtree(self.pod_dir(ns, name), ignore_errors=True)
 
-    # --- the ingress ----------------------------------------------------------------------
-    def gateway_address(self, svc):
-        """Open the gateway proxy once the Istio ingress gateway's LoadBalancer has its address."""
-        ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-        if _is_gateway(svc) and ingress:
-            key = (svc["metadata"]["namespace"], svc["metadata"]["name"])
-            self.platform.open_gateway(ingress[0]["ip"], self, lambda *a, k=key: self.route(k, *a))
+    # --- what the routes read ------------------------------------------------------------------
+    def gateway_ready(self, namespace, name):
+        return self.c._ready_endpoints(namespace, name)
 
-    def ingress_address(self, ingress):
-        """Open GKE's load balancer for an Ingress once it has its address."""
-        found = ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-        if found:
-            key = (ingress["metadata"]["namespace"], ingress["metadata"]["name"])
-            self.platform.open_gateway(found[0]["ip"], self, lambda *a, k=key: self.route_ingress(k, *a))
-
-    def route_ingress(self, key, method, host, path, body):
-        """(status, body, headers) GKE's load balancer answers with, for an Ingress (namespace, name): the
-        backend Service's ready Pods that pass its health check get the request."""
-        ingress = self.store.objects.get(("networking.k8s.io", "ingresses") + key)
-        backend = gke_ingress.backend_for(ingress or {}, host)
-        if backend is None:
-            return 404, gke_ingress.DEFAULT_BACKEND_404, [("Content-Type", "text/plain")]
-        svc = self.store.objects.get(("", "services", key[0], backend[0])) or {}
-        selector = ",".join("%s=%s" % kv for kv in sorted(((svc.get("spec") or {}).get("selector") or {}).items()))
-        pods = [p for p in self.store.list(self.c.res["pods"], key[0], selector)["items"] if selector and pod_ready(p)]
-        ports = [port for port in (self._healthy_port(key[0], p) for p in pods) if port]
-        if not ports:
-            return 502, gke_ingress.NO_HEALTHY_BACKEND, [("Content-Type", "text/html; charset=UTF-8")]
-        return self._forward(ports[next(self.rr) % len(ports)], method, path, body)
-
-    def _healthy_port(self, ns, pod):
-        """The model server port of a Pod that answers the load balancer's health check with 200, else None."""
-        port = self.platform.servers.port(self.key + (ns, pod["metadata"]["name"]))
-        if port is None:
-            return None
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", gke_ingress.health_check_path(pod))
-            healthy = conn.getresponse().status == 200
-            conn.close()
-        except OSError:
-            return None
-        return port if healthy else None
-
-    def route(self, gateway, method, host, path, body):
-        """(status, body, headers) the gateway Service (namespace, name) answers with for a request to host."""
-        if not self.c._ready_endpoints(*gateway):
-            return 503, b"no healthy upstream", [("Content-Type", "text/plain")]
+    def inference_services(self):
         res = self.c._isvc_resource()
-        target = None
-        for isvc in self.store.list(res)["items"] if res is not None else []:
-            hosts = {urlsplit(u).hostname for u in (
-                (isvc.get("status") or {}).get("url"),
-                (((isvc.get("status") or {}).get("components") or {}).get("predictor") or {}).get("url")) if u}
-            if host in hosts:
-                target = isvc
-                break
-        if target is None:
-            return 404, b"", []
-        ns, name = target["metadata"]["namespace"], target["metadata"]["name"]
-        pods = [p for p in self.store.list(self.c.res["pods"], ns, "%s=%s" % (ISVC_LABEL, name))["items"]
-                if pod_ready(p)]
-        ports = [self.platform.servers.port(self.key + (ns, p["metadata"]["name"])) for p in pods]
-        ports = [p for p in ports if p]
-        if not ports:
-            return 503, b"no healthy upstream", [("Content-Type", "text/plain")]
-        return self._forward(ports[next(self.rr) % len(ports)], method, path, body)
+        return self.store.list(res)["items"] if res is not None else []
 
-    @staticmethod
-    def _forward(port, method, path, body):
-        """Send the request on to a model server; (status, body, headers) as a proxy passes them back."""
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
-            answer = conn.getresponse()
-            payload = answer.read()
-            conn.close()
-        except OSError:
-            return 503, b"upstream connect error or disconnect/reset before headers. reset reason: connection failure", \
-                [("Content-Type", "text/plain")]
-        return answer.status, payload, [("Content-Type", answer.getheader("Content-Type", "application/json"))]
+    def ready_pods(self, namespace, selector):
+        return [p for p in self.store.list(self.c.res["pods"], namespace, selector)["items"] if pod_ready(p)]
 
-    def stop(self):
-        self.platform.close_gateways(self)
-        for key in list(self.platform.servers.procs):
-            if key[:3] == self.key:
-                self.platform.servers.stop(key)
+    def read(self, kind, namespace, name):
+        plural = {"Ingress": ("networking.k8s.io", "ingresses"), "Service": ("", "services")}[kind]
+        return self.store.objects.get(plural + (namespace, name))

@@ -6,6 +6,7 @@ as a Kubernetes controller's informers and work queue do (one queue item: everyt
 from __future__ import annotations
 
 import datetime
+import json
 import threading
 import traceback
 
@@ -16,8 +17,23 @@ def timestamp(days=0):
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def event(core, obj, reason, message, component, kind="Warning", host=None):
+    """Record a core/v1 Event about `obj` (a dict with apiVersion, kind and metadata), as `component` reports it."""
+    now = timestamp()
+    meta = obj["metadata"]
+    source = {"component": component, **({"host": host} if host else {})}
+    core.create_namespaced_event(meta["namespace"], {
+        "metadata": {"generateName": meta["name"] + "."},
+        "involvedObject": {"kind": obj.get("kind", "Pod"), "namespace": meta["namespace"], "name": meta["name"],
+                           "uid": meta["uid"], "apiVersion": obj.get("apiVersion", "v1")},
+        "reason": reason, "type": kind, "source": source, "message": message,
+        "reportingComponent": component, "reportingInstance": host or "",
+        "firstTimestamp": now, "lastTimestamp": now, "count": 1})
+
+
 class Reconciler:
-    """Subclasses give watched() (list functions of the kubernetes client, with their arguments) and reconcile().
+    """Subclasses give watched() (list functions of the kubernetes client, with their arguments and perhaps keyword
+    arguments) and reconcile().
     A list whose resource does not exist yet (a CRD not installed) is watched again every few seconds."""
 
     def __init__(self, api, stopping):
@@ -33,17 +49,43 @@ class Reconciler:
     def changed(self, index):
         """Called for every event of the index-th watched list, before the reconcile it brings."""
 
+    def deployment_ready(self, namespace, name):
+        """Whether a Deployment has a ready Pod: a component works while its Pod runs (Available alone is true at
+        zero replicas)."""
+        from kubernetes.client import AppsV1Api
+        from kubernetes.client.exceptions import ApiException
+        try:
+            deploy = json.loads(AppsV1Api(self.api).read_namespaced_deployment(
+                name, namespace, _preload_content=False).data)
+        except ApiException:
+            return False
+        return int((deploy.get("status") or {}).get("readyReplicas") or 0) > 0
+
+    def custom_list(self, group, version, plural, namespace=None):
+        """The objects of a custom resource (of a namespace, or all); none while its CRD is not installed."""
+        from kubernetes.client import CustomObjectsApi
+        from kubernetes.client.exceptions import ApiException
+        custom = CustomObjectsApi(self.api)
+        try:
+            answer = custom.list_namespaced_custom_object(group, version, namespace, plural, _preload_content=False) \
+                if namespace else custom.list_cluster_custom_object(group, version, plural, _preload_content=False)
+        except ApiException as exc:
+            if exc.status == 404:
+                return []
+            raise
+        return json.loads(answer.data)["items"]
+
     def start(self):
-        for index, (lister, args) in enumerate(self.watched()):
-            threading.Thread(target=self._watch, args=(index, lister, args), daemon=True).start()
+        for index, (lister, args, *kwargs) in enumerate(self.watched()):
+            threading.Thread(target=self._watch, args=(index, lister, args, *kwargs), daemon=True).start()
         threading.Thread(target=self._loop, daemon=True).start()
         self.dirty.set()
 
-    def _watch(self, index, lister, args):
+    def _watch(self, index, lister, args, kwargs=None):
         from kubernetes import watch
         while not self.stopping.is_set():
             try:
-                for _event in watch.Watch().stream(lister, *args, timeout_seconds=60):
+                for _event in watch.Watch().stream(lister, *args, timeout_seconds=60, **(kwargs or {})):
                     self.changed(index)
                     self.dirty.set()
             except Exception:  # pylint: disable=broad-except  # not installed yet, the API restarting or going

@@ -57,16 +57,17 @@ def registrations(configs, crds):
     return found
 
 
-def denial(request, env_of):
+def denial(request, env_of, path="/validate"):
     """Why a component's webhook refuses an admission request, in its words, or None. `env_of(namespace,
-    deployment)` gives a Deployment's container environment. kube-apiserver adds 'admission webhook "<name>"
-    denied the request: ' itself.
+    deployment)` gives a Deployment's container environment; `path` is the one the registration names: only
+    validators (`/validate-...`, as KServe's paths go) refuse, defaulters (`/mutate-...`) admit. kube-apiserver adds
+    'admission webhook "<name>" denied the request: ' itself.
     - KServe's InferenceService validator (serving.webhook_errors), on a create or a change of spec;
     - llmisvc's LLMInferenceServiceConfigValidator.ValidateDelete at v0.20.0: the well-known configs in kserve
       cannot be deleted unless llmisvc-controller-manager sets PREVENT_WELL_KNOWN_CONFIG_DELETION=false."""
     resource = request.get("resource") or {}
     group, plural, operation = resource.get("group"), resource.get("resource"), request.get("operation")
-    if group != serving.GROUP:
+    if group != serving.GROUP or not path.startswith("/validate"):
         return None
     if plural == "inferenceservices" and operation in ("CREATE", "UPDATE"):
         old, new = request.get("oldObject"), request.get("object") or {}
@@ -80,16 +81,16 @@ def denial(request, env_of):
     return None
 
 
-def answer(review, env_of):
-    """The lab's answer to an AdmissionReview (allowed unless denial() says why not) or a ConversionReview
-    (apiVersion rewritten)."""
+def answer(review, env_of, path="/validate"):
+    """The lab's answer to an AdmissionReview sent to `path` (allowed unless denial() says why not) or a
+    ConversionReview (apiVersion rewritten)."""
     request = review.get("request") or {}
     if review.get("kind") == "ConversionReview":
         converted = [dict(obj, apiVersion=request.get("desiredAPIVersion")) for obj in request.get("objects") or []]
         return {"apiVersion": review.get("apiVersion"), "kind": "ConversionReview",
                 "response": {"uid": request.get("uid"), "convertedObjects": converted,
                              "result": {"status": "Success"}}}
-    refused = denial(request, env_of)
+    refused = denial(request, env_of, path)
     response = {"uid": request.get("uid"), "allowed": refused is None}
     if refused:
         response["status"] = {"code": 403, "reason": "Forbidden", "message": refused}
@@ -106,7 +107,8 @@ class HookHandler(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 (http.server's naming)
         length = int(self.headers.get("Content-Length") or 0)
         try:
-            data = json.dumps(answer(json.loads(self.rfile.read(length) or b"{}"), self.server.env_of)).encode()
+            data = json.dumps(answer(json.loads(self.rfile.read(length) or b"{}"), self.server.env_of,
+                                     self.path.split("?")[0])).encode()
             status = 200
         except ValueError:
             data, status = b'{"message": "not a review"}', 400
@@ -118,21 +120,26 @@ class HookHandler(BaseHTTPRequestHandler):
 
 
 class HookServer(ThreadingHTTPServer):
-    """One Service's webhook server on 127.0.0.1, with a CA and certificate of its own (in `folder`)."""
+    """One Service's webhook server on 127.0.0.1, with a CA and certificate of its own (in `folder`, kept across lab
+    restarts as a component keeps its serving certificate in a Secret, so the injected CA stays valid)."""
 
     daemon_threads = True
 
     def __init__(self, folder, namespace, service, env_of):
         super().__init__(("127.0.0.1", 0), HookHandler)
         self.env_of = env_of
-        ca_cert, ca_key = make_ca("%s.%s webhook CA" % (service, namespace))
-        cert, key = make_service_cert(ca_cert, ca_key, namespace, service)
-        self.ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
         base = os.path.join(folder, "webhook-%s-%s" % (namespace, service))
-        with open(base + ".pem", "wb") as handle:
-            handle.write(cert.public_bytes(serialization.Encoding.PEM))
-        with os.fdopen(os.open(base + ".key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
-            handle.write(key_pem(key))
+        if not all(os.path.exists(base + suffix) for suffix in (".pem", ".key", "-ca.pem")):
+            ca_cert, ca_key = make_ca("%s.%s webhook CA" % (service, namespace))
+            cert, key = make_service_cert(ca_cert, ca_key, namespace, service)
+            with open(base + "-ca.pem", "wb") as handle:
+                handle.write(ca_cert.public_bytes(serialization.Encoding.PEM))
+            with open(base + ".pem", "wb") as handle:
+                handle.write(cert.public_bytes(serialization.Encoding.PEM))
+            with os.fdopen(os.open(base + ".key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+                handle.write(key_pem(key))
+        with open(base + "-ca.pem", "rb") as handle:
+            self.ca_pem = handle.read()
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(base + ".pem", base + ".key")
         self.socket = context.wrap_socket(self.socket, server_side=True)
@@ -147,6 +154,7 @@ class Webhooks(Reconciler):
         super().__init__(api, stopping)
         self.network, self.folder = network, folder
         self.servers = {}  # (namespace, service) -> HookServer
+        self.lock = threading.Lock()  # reconcile runs on its loop, and on demand for the network (ensure)
         # registrations(), read again only after a registration or CRD changed: EndpointSlices change far more
         # often, and the CRDs (full schemas) are the largest list in the cluster.
         self.found, self.stale = [], True
@@ -184,6 +192,15 @@ class Webhooks(Reconciler):
         return json.loads(call(_preload_content=False).data)["items"]
 
     def reconcile(self):
+        with self.lock:
+            self._reconcile()
+
+    def ensure(self):
+        """Serve what is due now: the network asks when a call reaches a webhook Service with ready endpoints
+        before this reconciler's watch has told it (a component's server answers once its Pod is ready)."""
+        self.reconcile()
+
+    def _reconcile(self):
         from kubernetes.client import AdmissionregistrationV1Api, ApiextensionsV1Api
         admission, extensions = AdmissionregistrationV1Api(self.api), ApiextensionsV1Api(self.api)
         if self.stale:

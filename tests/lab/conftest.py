@@ -145,6 +145,17 @@ def model_server(log_path, name="dogs-vs-cats", base_path=SAMPLE_MODEL):
         assert not thread.is_alive(), "the model server did not stop"
 
 
+def until(what, check, timeout=60):
+    """check()'s first truthy answer within `timeout` seconds, asked every half second; else fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError("no %s within %d s" % (what, timeout))
+
+
 def run_module(module, args, *flags):
     """One module run as `ansible localhost -m module -a JSON`: (process, the task's result or {})."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"), ANSIBLE_NOCOLOR="1",

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The real control plane the lab's clusters move to (issue 14): upstream's etcd, kube-apiserver,
-kube-controller-manager and kube-scheduler, and kwok for nodes and Pods, built from their Go modules by
-scripts/lab-binaries, started by lab/kserve_lab/control_plane.py, and checked with clients no one here wrote:
+kube-controller-manager and kube-scheduler, and kwok for nodes, built from their Go modules by
+scripts/lab-binaries, started by lab/kserve_lab/control_plane.py, with the lab's kubelet (a client of that API) running
+the Pods, and checked with clients no one here wrote:
 kubectl (api-resources, explain, server-side apply of a CRD with CEL rules, Deployments and GPU Pods scheduled
 on simulated GKE nodes) and helm (install with no extra flag, OpenAPI validation on)."""
 from __future__ import annotations
@@ -12,12 +13,16 @@ import os
 import shutil
 import subprocess
 import textwrap
+import threading
 
 import pytest
 
 from conftest import ROOT
 
 from kserve_lab.control_plane import ControlPlane, pinned_binaries  # noqa: E402  pylint: disable=wrong-import-position
+from kserve_lab.core import Knobs  # noqa: E402  pylint: disable=wrong-import-position
+from kserve_lab.kubelet import Kubelet  # noqa: E402  pylint: disable=wrong-import-position
+from kserve_lab.planes import api_client  # noqa: E402  pylint: disable=wrong-import-position
 
 HELM = shutil.which("helm") or os.path.join(ROOT, ".venv", "bin", "helm")
 CRD = """
@@ -61,7 +66,10 @@ def api(tmp_path_factory):
     with open(config, "w", encoding="utf-8") as handle:
         handle.write(plane.kubeconfig())
     os.chmod(config, 0o600)
+    stopping = threading.Event()
+    Kubelet(api_client(plane), Knobs(), stopping).start()
     yield plane, config
+    stopping.set()
     plane.stop()
 
 
@@ -151,9 +159,9 @@ def gpu_pod(name):
                                                 "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}})
 
 
-def test_kube_scheduler_and_kwok_run_pods_on_simulated_gke_nodes(api):
+def test_kube_scheduler_binds_pods_to_simulated_gke_nodes_and_the_lab_kubelet_runs_them(api):
     """kube-controller-manager makes a Deployment's Pods, kube-scheduler binds them by CPU, memory, taints and
-    nvidia.com/gpu, kwok runs them; what does not fit stays Pending with kube-scheduler's own words."""
+    nvidia.com/gpu, kwok keeps the nodes Ready and the lab's kubelet runs the Pods; what does not fit stays Pending with kube-scheduler's own words."""
     for name, allocatable, labels, taints in (
             ("system-1", {"cpu": "3920m", "memory": "13Gi", "pods": "110"}, {}, []),
             ("gpu-1", {"cpu": "3920m", "memory": "13Gi", "pods": "110", "nvidia.com/gpu": "1"},

@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 
 import pytest
 
-from conftest import Lab, lab_processes
+from conftest import Lab, lab_processes, until
 
 from kserve_lab.gke_nodes import resources  # pylint: disable=wrong-import-order
 from kserve_lab.k8s_quantity import parse  # pylint: disable=wrong-import-order
@@ -58,16 +57,6 @@ def kubectl(lab, *args, stdin=None, check=True):
                           + list(args), input=stdin, capture_output=True, text=True, check=False)
     assert not check or proc.returncode == 0, proc.stderr
     return proc
-
-
-def until(what, check, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError("no %s within %d s" % (what, timeout))
 
 
 def test_the_endpoint_gke_reports_is_upstreams_api_server(real):

@@ -36,11 +36,20 @@ def review(operation, resource, obj=None, old=None, **extra):
     (review("CREATE", {"group": "", "version": "v1", "resource": "pods"}, {"metadata": {"name": "p"}}), {}, None),
 ])
 def test_admission_answers(request_, env, refused):
-    response = answer(request_, lambda _namespace, _deployment: env)["response"]
+    response = answer(request_, lambda _namespace, _deployment: env,
+                      "/validate-serving-kserve-io-v1beta1-inferenceservice")["response"]
     assert response["uid"] == "u-1"
     assert response["allowed"] is (refused is None)
     if refused:
         assert response["status"]["code"] == 403 and response["status"]["message"] == refused
+
+
+def test_a_defaulter_admits_what_the_validator_refuses():
+    """KServe's defaulter and validator share a server; only the validator's path refuses (the defaulter's
+    answering too showed on a real plane as 'admission webhook "...defaulter" denied the request')."""
+    response = answer(review("CREATE", ISVC, BAD), lambda *_: {},
+                      "/mutate-serving-kserve-io-v1beta1-inferenceservice")["response"]
+    assert response["allowed"] is True
 
 
 def test_a_conversion_rewrites_the_api_version():
