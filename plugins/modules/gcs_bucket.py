@@ -147,12 +147,24 @@ def _delete(session, name, force):
 
 
 def _create(session, desired):
+    """Create the bucket. A 409 whose bucket this session can read is this module's own create, made by an attempt
+    whose answer was lost and then retried (GCS answers the retry "You already own this bucket"): the bucket
+    is taken as created. A name another project holds stays a 409 (GCS does not let us read that bucket)."""
     try:
         return session.call("POST", "storage/v1/b", params={"project": session.project}, body=desired,
                             what="Creating bucket %s" % desired["name"])
     except GcpError as exc:
         if "location constraint" in exc.message.lower():
             exc.field = "location"
+        if exc.status == 409:
+            try:
+                existing = session.call("GET", "storage/v1/b/%s" % desired["name"], missing_ok=True,
+                                        what="Reading bucket %s" % desired["name"])
+            except GcpError:
+                existing = None
+            if existing:
+                return existing
+            exc.field = exc.field or "name"
         raise
 
 
