@@ -30,6 +30,7 @@ import hashlib
 import ipaddress
 import json
 import ssl
+import sys
 import threading
 import time
 import urllib.parse
@@ -309,7 +310,7 @@ class Kubelet(Reconciler):
     def watched(self):
         from kubernetes.client import DiscoveryV1Api
         core = self._core()
-        return [(core.list_pod_for_all_namespaces, ()), (core.list_secret_for_all_namespaces, ()),
+        return [(core.list_pod_for_all_namespaces, ()), (core.list_node, ()), (core.list_secret_for_all_namespaces, ()),
                 (DiscoveryV1Api(self.api).list_endpoint_slice_for_all_namespaces, ())]
 
     def _wake(self, when):
@@ -318,8 +319,10 @@ class Kubelet(Reconciler):
         timer.start()
 
     def reconcile(self):
+        from kubernetes.client.exceptions import ApiException
         core = self._core()
-        nodes = {n["metadata"]["name"]: n for n in json.loads(core.list_node(_preload_content=False).data)["items"]}
+        nodes = {n["metadata"]["name"]: n for n in json.loads(core.list_node(_preload_content=False).data)["items"]
+                 if node_ip(n)}  # a node runs Pods once it is up and reports its address (kwok: Ready)
         pods = json.loads(core.list_pod_for_all_namespaces(_preload_content=False).data)["items"]
         used = {(p.get("status") or {}).get("podIP") for p in pods}
         seen, lookups = set(), {}
@@ -335,7 +338,13 @@ class Kubelet(Reconciler):
             run = self.runs.get(meta["uid"])
             if run is None:
                 run = self.runs[meta["uid"]] = self._adopt(pod, node, used)
-            self._step(core, pod, node, run, lookups)
+            try:
+                self._step(core, pod, node, run, lookups)
+            except ApiException as exc:  # one Pod's write refused, or the Pod changed meanwhile: the others go on
+                if exc.status not in (404, 409):
+                    print("lab kubelet: %s/%s: %s %s" % (meta["namespace"], meta["name"], exc.status, exc.body),
+                          file=sys.stderr)
+                self._wake(time.monotonic() + 2)
         for uid in set(self.runs) - seen:
             self._stopped(self.runs.pop(uid))
         self.confirmed &= seen
