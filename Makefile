@@ -6,7 +6,7 @@ VENV ?= .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
-.PHONY: venv demo test lint sanity units pytest real-planes molecule build clean lab-down
+.PHONY: venv demo test lint sanity units pytest molecule build clean lab-down
 
 venv:
 	@scripts/bootstrap
@@ -19,7 +19,7 @@ demo: venv
 test: venv
 	scripts/run-tests
 
-lint sanity units pytest real-planes molecule: venv
+lint sanity units pytest molecule: venv
 	scripts/run-tests $@
 
 build: venv

@@ -93,8 +93,7 @@ def cmd_up(args):
         pass
     with open(os.path.join(directory, "lab.log"), "ab") as log:
         proc = subprocess.Popen(  # pylint: disable=consider-using-with
-            [sys.executable, "-m", "kserve_lab", "serve", "--idle-timeout", str(args.idle_timeout),
-             "--kubernetes", args.kubernetes],
+            [sys.executable, "-m", "kserve_lab", "serve", "--idle-timeout", str(args.idle_timeout)],
             cwd=os.path.dirname(os.path.dirname(__file__)), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
             start_new_session=True, env=dict(os.environ, KSERVE_LAB_DIR=directory))
     deadline = time.monotonic() + args.timeout
@@ -258,16 +257,8 @@ def cmd_knobs(args):
 
 def cmd_serve(args):
     from .server import serve
-    serve(state_dir(), idle_timeout=args.idle_timeout, kubernetes=args.kubernetes)
+    serve(state_dir(), idle_timeout=args.idle_timeout)
     return 0
-
-
-def add_kubernetes_option(parser):
-    parser.add_argument(
-        "--kubernetes", choices=("twin", "real"), default=os.environ.get("KSERVE_LAB_KUBERNETES") or "twin",
-        help="the clusters' Kubernetes: 'real' runs upstream's control plane per cluster (scripts/lab-binaries builds "
-             "it; Istio, Knative, cert-manager and KServe are not simulated on it yet, see docs/lab.md), 'twin' the "
-             "hand-written API it replaces (default; env KSERVE_LAB_KUBERNETES)")
 
 
 def main(argv=None):
@@ -278,7 +269,6 @@ def main(argv=None):
         p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for every twin to answer")
         p.add_argument("--idle-timeout", type=float, default=1800.0,
                        help="the lab stops by itself after this many seconds without a request")
-        add_kubernetes_option(p)
     sub.add_parser("down")
     sub.add_parser("status")
     sub.add_parser("env")
@@ -289,7 +279,6 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("serve")
     p.add_argument("--idle-timeout", type=float, default=1800.0)
-    add_kubernetes_option(p)
     args = parser.parse_args(argv)
     handlers = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "env": cmd_env, "reset": cmd_reset,
                 "knobs": cmd_knobs, "serve": cmd_serve}

@@ -13,12 +13,12 @@ import time
 
 import yaml
 
-from .clusters import ClusterRuntime
 from .core import Knobs, LabServer, RequestLog
 from .gcs import GcsServer
 from .gke import GkeHandler, GkeState
 from .iam import IamHandler, IamState
 from .pki import ClusterPki
+from .planes import PlaneRuntime
 from .releases import MirrorServer, write_mirror
 from .serviceusage import ServiceUsageHandler, ServiceUsageState
 from .serving import ServingPlatform
@@ -41,7 +41,7 @@ def load_knobs(state_dir):
     return Knobs()
 
 
-def serve(state_dir, idle_timeout=1800.0, gpu_quota=None, kubernetes="twin"):
+def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
     os.makedirs(state_dir, exist_ok=True)
     knobs = load_knobs(state_dir)
     log = RequestLog(os.path.join(state_dir, "requests.jsonl"))
@@ -53,11 +53,7 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None, kubernetes="twin"):
         token = handle.read().strip()
 
     services = ServiceUsageState(state_path=os.path.join(state_dir, "serviceusage.json"))
-    if kubernetes == "real":
-        from .planes import PlaneRuntime  # imports the kubernetes client: only when asked for
-        runtime = PlaneRuntime(state_dir, log, knobs, token)
-    else:
-        runtime = ClusterRuntime(state_dir, log, knobs, token)
+    runtime = PlaneRuntime(state_dir, log, knobs, token)
     state = GkeState(knobs, os.path.join(state_dir, "gke.json"), gpu_quota=gpu_quota, services=services,
                      ca_factory=ClusterPki(state_dir), runtime=runtime)
     gke = LabServer((HOST, 0), type("BoundGke", (GkeHandler,), {"state": state}), "gke", log, knobs,
@@ -72,7 +68,7 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None, kubernetes="twin"):
     platform = ServingPlatform(state_dir, log, os.path.join(state_dir, "requests.jsonl"), knobs)
     platform.storage, platform.iam = gcs.storage, iam_state
     runtime.platform = platform
-    with state.lock:  # clusters that were running before a restart get their API back
+    with state.lock:  # clusters that were running before a restart get their control plane back
         for key, cluster in state.clusters.items():
             if cluster["status"] == "RUNNING":
                 runtime.start(key, cluster)
@@ -89,8 +85,7 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None, kubernetes="twin"):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     endpoints = {"pid": os.getpid(), "token": token, "knobs": knobs.as_dict(),
-                 "gke": gke.url, "gcs": gcs.url, "serviceusage": serviceusage.url, "iam": iam.url, "mirror": mirror.url, "project": "kserve-lab",
-                 "kubernetes": kubernetes}
+                 "gke": gke.url, "gcs": gcs.url, "serviceusage": serviceusage.url, "iam": iam.url, "mirror": mirror.url, "project": "kserve-lab"}
     tmp = os.path.join(state_dir, "endpoints.json.tmp")
     with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
         json.dump(endpoints, handle, indent=2)   # holds the token: 0600

@@ -1,27 +1,29 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""KServe's serving, simulated where it matters to the roles and real where the model answers.
+"""KServe's serving, simulated where it matters to the roles and real where the model answers: KServe's choices as
+pure functions, and what every cluster shares (GCS, IAM, the model server processes, the gateways). Its controller
+and the kubelet's part run as clients of each cluster's API (kserve.py); its webhooks in webhooks.py.
 
-- The KServe controller (only while its Pod runs): picks a ClusterServingRuntime (or a ServingRuntime of
+- The KServe controller's decision (plan()): picks a ClusterServingRuntime (or a ServingRuntime of
   the namespace) that supports the predictor's model format, or reports KServe's NoSupportingRuntime /
   RuntimeNotRecognized / RuntimeDisabled; makes the predictor's Deployment and Service (in Knative mode
   named as Knative names a revision's, `<name>-predictor-00001-deployment`; in Standard mode
   `<name>-predictor`) with the storage-initializer init container and the runtime's kserve-container;
   and reports conditions, `modelStatus` with `lastFailureInfo`, `status.url` and the components, from
   what the predictor Pods do.
-- KServe's validating webhook: one predictor, a valid name, replicas and canary bounds, and the
-  TensorFlow GPU image rule. The llmisvc webhook refuses to delete the well-known LLMInferenceServiceConfigs
-  in kserve (unless its Deployment sets PREVENT_WELL_KNOWN_CONFIG_DELETION=false), as v0.20.0's does.
-- The storage initializer (run by the kubelet): reads the storageUri from the lab's GCS as the Pod's
+- KServe's validating webhook (webhook_errors()): one predictor, a valid name, replicas and canary bounds, and
+  the TensorFlow GPU image rule.
+- The storage initializer (ServingPlatform.download, run by the kubelet): reads the storageUri from the lab's GCS as the Pod's
   identity: with Workload Identity, the Google service account its Kubernetes ServiceAccount is
   annotated with, when the account's policy lets that ServiceAccount act as it; otherwise the
   ServiceAccount's own principal. The bucket's IAM policy must grant that identity (or allUsers)
   object read, as GCS does. Failures fail the init container with google-cloud-storage's message.
 - The kserve-container: the lab's TF-Serving-like model server (model_server.py) in a process of its
   own, serving the downloaded model; the Pod is Ready once the model is AVAILABLE.
-- The Istio ingress gateway: once its LoadBalancer Service has an address and its Pods are ready, an
+- The Istio ingress gateway (Routes): once its LoadBalancer Service has an address and its Pods are ready, an
   HTTP proxy on that address, port 80, routes by Host header to the Ready predictors, as Envoy does:
-  404 with no body for an unknown host, 503 "no healthy upstream" when no predictor Pod is ready.
+  404 with no body for an unknown host, 503 "no healthy upstream" when no predictor Pod is ready; GKE's load
+  balancer for an Ingress likewise, by its rules and health check (gke_ingress.py).
 
 Not simulated: scale to zero and the activator (minReplicas 0 runs one Pod), canary revisions (the
 traffic split is reported, all traffic goes to the latest revision), transformers and explainers.
@@ -45,9 +47,9 @@ from urllib.parse import quote, urlsplit
 
 from . import gke_ingress
 from .core import LabServer
-from .k8s_store import K8sError, now_iso
 from .kubelet import pod_ready
-from .releases import ISVC_POD_LABEL as ISVC_LABEL, LLM_CONFIGS
+from .releases import ISVC_POD_LABEL as ISVC_LABEL
+from .watching import timestamp
 
 GROUP = "serving.kserve.io"
 FINALIZER = "inferenceservice.finalizers"
@@ -62,7 +64,6 @@ PREDICTOR_KINDS = ("model", "tensorflow", "sklearn", "xgboost", "pytorch", "trit
 NAME_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 GPU_SUFFIX = "-gpu"
 STORAGE_RETRY = 10  # real seconds before the kubelet restarts a failed init container
-MODEL_SERVER_START = 60  # real seconds a model server may take to report AVAILABLE
 
 
 class StorageError(Exception):
@@ -331,7 +332,7 @@ def plan(isvc, runtimes, config, knative_served, knative_domains, pods):
     mode, unless disabled) Ingress to make or update: empty when nothing can be made (Knative not installed), None
     when what was made must go (no runtime serves the spec)."""
     name, ns = isvc["metadata"]["name"], isvc["metadata"]["namespace"]
-    mode, pred, stamp = deployment_mode(isvc, config), predictor(isvc), now_iso()
+    mode, pred, stamp = deployment_mode(isvc, config), predictor(isvc), timestamp()
     generation = isvc["metadata"].get("generation", 1)
     runtime, failure = select_runtime(pred, runtimes)
     if failure:
@@ -747,238 +748,3 @@ class Routes:
         for key in list(self.platform.servers.procs):
             if key[:3] == self.key:
                 self.platform.servers.stop(key)
-
-
-class ClusterServing(Routes):
-    """KServe's controller, webhook, storage initializer and ingress, for one cluster's store."""
-
-    def __init__(self, controllers, platform, key, cluster):
-        super().__init__(platform, key)
-        self.c, self.store = controllers, controllers.store
-        self.cluster = cluster
-        self.folder = os.path.join(platform.state_dir, "serving", "%s_%s_%s" % key)
-        self.store.admission.append(self.admit)
-
-    # --- lookups ---------------------------------------------------------------
-    def _configs(self):
-        cm = self.store.objects.get(("", "configmaps", "kserve", "inferenceservice-config")) or {}
-        return read_config(cm.get("data"))
-
-    def mode(self, isvc):
-        return deployment_mode(isvc, self._configs())
-
-    def _runtimes(self, ns):
-        found = []
-        for plural, namespace in (("servingruntimes", ns), ("clusterservingruntimes", None)):
-            try:
-                res = self.store.find(GROUP, "v1alpha1", plural)
-            except K8sError:
-                continue
-            found += sorted(self.store.list(res, namespace)["items"], key=lambda r: r["metadata"]["name"])
-        return found
-
-    # --- the webhooks -------------------------------------------------------------
-    def admit(self, operation, res, obj, old):
-        if res.group == GROUP and res.plural == "llminferenceserviceconfigs" and operation == "DELETE":
-            self._refuse_well_known_delete(res, obj)
-        if res.group != GROUP or res.plural != "inferenceservices" or operation not in ("CREATE", "UPDATE"):
-            return
-        if old is not None and old.get("spec") == obj.get("spec"):
-            return  # status and metadata writes are not the webhook's business
-        if ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "",
-                "inferenceservice.serving.kserve.io") not in self.store.objects:
-            return
-        errors = webhook_errors(obj)
-        if errors:
-            raise K8sError(403, "Forbidden", 'admission webhook "inferenceservice.kserve-webhook-server.validator" '
-                                             'denied the request: %s' % "; ".join(errors))
-
-    def _refuse_well_known_delete(self, res, obj):
-        """llmisvc's LLMInferenceServiceConfigValidator.ValidateDelete at v0.20.0."""
-        hook = "llminferenceserviceconfig.kserve-webhook-server.%s.validator" % res.version
-        config = self.store.objects.get(("admissionregistration.k8s.io", "validatingwebhookconfigurations", "",
-                                         "llminferenceserviceconfig.serving.kserve.io")) or {}
-        if hook not in [w.get("name") for w in config.get("webhooks") or []]:
-            return
-        meta = obj["metadata"]
-        if meta.get("namespace") != "kserve" or meta["name"] not in LLM_CONFIGS:
-            return
-        manager = self.store.objects.get(("apps", "deployments", "kserve", "llmisvc-controller-manager")) or {}
-        env = {e.get("name"): e.get("value") for c in ((manager.get("spec") or {}).get("template") or {}).get(
-            "spec", {}).get("containers") or [] for e in c.get("env") or []}
-        if str(env.get("PREVENT_WELL_KNOWN_CONFIG_DELETION", "true")).lower() == "false":
-            return
-        raise K8sError(403, "Forbidden", 'admission webhook "%s" denied the request: well-known config %s/%s cannot '
-                                         'be deleted' % (hook, meta["namespace"], meta["name"]))
-
-    # --- the controller -------------------------------------------------------------
-    def reconcile(self, ns, name):
-        res = self.c._isvc_resource()
-        if res is None or not self.c._kserve_ready():
-            return
-        isvc = self.store.get(res, ns, name)
-        finalizers = list(isvc["metadata"].get("finalizers") or [])
-        if isvc["metadata"].get("deletionTimestamp"):
-            self._delete_children(isvc)
-            if FINALIZER in finalizers:
-                rest = [f for f in finalizers if f != FINALIZER]
-                self.store.patch(res, ns, name, "merge", {"metadata": {"finalizers": rest or None}}, "manager")
-            return
-        if FINALIZER not in finalizers:
-            self.store.patch(res, ns, name, "merge", {"metadata": {"finalizers": finalizers + [FINALIZER]}}, "manager")
-            return  # the write brings us back
-        domains = ((self.store.objects.get(("", "configmaps", "knative-serving", "config-domain")) or {}).get(
-            "data") or {})
-        knative = ("apiextensions.k8s.io", "customresourcedefinitions", "", "services.serving.knative.dev") \
-            in self.store.objects
-        pods = self.store.list(self.c.res["pods"], ns, predictor_selector(name))["items"]
-        children, status = plan(isvc, self._runtimes(ns), self._configs(), knative, domains, pods)
-        if children is None:
-            self._delete_children(isvc)
-        for child in children or []:
-            if child["kind"] == "Ingress":
-                self._ensure_ingress(child)
-            else:
-                self._ensure(self.c.res[child["kind"].lower() + "s"], ns, child)
-        if status_changed(isvc.get("status"), status):
-            self.store.replace(res, ns, name, dict(isvc, status=status), "manager", status_only=True)
-
-    def _ensure_ingress(self, wanted):
-        res = self.store.find("networking.k8s.io", "v1", "ingresses")
-        meta = wanted["metadata"]
-        current = self.store.objects.get(("networking.k8s.io", "ingresses", meta["namespace"], meta["name"]))
-        annotations = meta.get("annotations") or {}
-        if current is None:
-            self.store.create(res, meta["namespace"], wanted, "manager")
-        elif current.get("spec") != wanted["spec"] or (current["metadata"].get("annotations") or {}) != annotations:
-            updated = dict(current, spec=wanted["spec"], metadata=dict(current["metadata"], annotations=annotations))
-            self.store.replace(res, meta["namespace"], meta["name"], updated, "manager")
-
-    def _ensure(self, res, ns, wanted):
-        current = self.store.objects.get((res.group, res.plural, ns, wanted["metadata"]["name"]))
-        if current is None:
-            self.store.create(res, ns, wanted, "manager")
-        elif current.get("spec") != wanted["spec"] and any(
-                current["spec"].get(k) != v for k, v in wanted["spec"].items()):
-            spec = dict(current["spec"], **wanted["spec"])
-            self.store.replace(res, ns, wanted["metadata"]["name"], dict(current, spec=spec), "manager")
-
-    def _delete_children(self, isvc):
-        uid = isvc["metadata"]["uid"]
-        ns = isvc["metadata"]["namespace"]
-        for res in (self.c.res["deployments"], self.c.res["services"],
-                    self.store.find("networking.k8s.io", "v1", "ingresses")):
-            for obj in self.store.list(res, ns)["items"]:
-                if any(r.get("uid") == uid for r in obj["metadata"].get("ownerReferences") or []):
-                    self.store.delete(res, ns, obj["metadata"]["name"])
-
-    # --- the kubelet's part: storage initializer and model server ----------------------------
-    @staticmethod
-    def handles(pod):
-        return any(c.get("name") == STORAGE_INIT for c in pod["spec"].get("initContainers") or [])
-
-    def pod_dir(self, ns, name):
-        return os.path.join(self.folder, ns, name)
-
-    def kubelet(self, ns, pod, node, running_status):
-        """Run a predictor Pod: the storage initializer, then the model server until it is AVAILABLE."""
-        name = pod["metadata"]["name"]
-        status = pod.get("status") or {}
-        proc_key = self.key + (ns, name)
-        model = pod["metadata"]["labels"].get(ISVC_LABEL, name)
-        base = os.path.join(self.pod_dir(ns, name), "models")
-        init = (status.get("initContainerStatuses") or [{}])[0]
-        if not (init.get("state") or {}).get("terminated", {}).get("reason") == "Completed":
-            uri = pod["spec"]["initContainers"][0]["args"][0]
-            ksa = self.store.objects.get(("", "serviceaccounts", ns, pod["spec"].get("serviceAccountName", "default")))
-            try:
-                lines = self.platform.download(self.cluster, self.key[0], ns, ksa, uri, base)
-            except StorageError as exc:
-                self.store.logs[(ns, name, STORAGE_INIT)] = "\n".join(exc.log_lines) + "\n"
-                restarts = int(init.get("restartCount", -1)) + 1
-                term = {"exitCode": 1, "reason": "Error", "message": exc.message, "startedAt": now_iso(),
-                        "finishedAt": now_iso()}
-                state = {"terminated": term} if restarts == 0 else {"waiting": {
-                    "reason": "CrashLoopBackOff", "message": "back-off restarting failed container %s in pod %s" % (
-                        STORAGE_INIT, name)}}
-                init_status = {"name": STORAGE_INIT, "image": pod["spec"]["initContainers"][0].get("image", ""),
-                               "ready": False, "restartCount": max(0, restarts), "state": state}
-                if restarts:
-                    init_status["lastState"] = {"terminated": term}
-                failed = dict(running_status(ready=False), phase="Pending", initContainerStatuses=[init_status])
-                failed["containerStatuses"] = [dict(s, ready=False, started=False, state={"waiting": {
-                    "reason": "PodInitializing"}}) for s in failed["containerStatuses"]]
-                self.store.replace(self.c.res["pods"], ns, name, dict(pod, status=failed), "kubelet", status_only=True)
-                if restarts:
-                    self.c._event(ns, pod, "BackOff", "Back-off restarting failed container %s in pod %s" % (
-                        STORAGE_INIT, name))
-                self.c.later(STORAGE_RETRY, "kubelet", ns, name)
-                return
-            self.store.logs[(ns, name, STORAGE_INIT)] = "\n".join(lines) + "\n"
-            status = dict(running_status(ready=False), initContainerStatuses=[{
-                "name": STORAGE_INIT, "image": pod["spec"]["initContainers"][0].get("image", ""), "ready": True,
-                "restartCount": int(init.get("restartCount", 0)), "state": {"terminated": {
-                    "exitCode": 0, "reason": "Completed", "startedAt": now_iso(), "finishedAt": now_iso()}}}])
-            self.store.replace(self.c.res["pods"], ns, name, dict(pod, status=status), "kubelet", status_only=True)
-        elif self.platform.servers.port(proc_key) is None and pod_ready(pod):
-            # the model server is gone (a lab restart): the container restarts, unready until it loads
-            restarted = dict(running_status(ready=False), initContainerStatuses=status["initContainerStatuses"])
-            for cstatus in restarted["containerStatuses"]:
-                cstatus["restartCount"] = 1
-            self.store.replace(self.c.res["pods"], ns, name, dict(pod, status=restarted), "kubelet", status_only=True)
-        self.platform.servers.start(proc_key, model, base)
-        self.c.later(1, "model_probe", ns, name)
-
-    def probe(self, ns, name):
-        """The readiness probe of kserve-container: Ready once the model is AVAILABLE."""
-        try:
-            pod = self.store.get(self.c.res["pods"], ns, name)
-        except K8sError:
-            self.platform.servers.stop(self.key + (ns, name))
-            return
-        model = pod["metadata"]["labels"].get(ISVC_LABEL, name)
-        state, error = self.platform.servers.state(self.key + (ns, name), model)
-        status = copy.deepcopy(pod.get("status") or {})
-        if state == "AVAILABLE":
-            if not pod_ready(pod):
-                for cond in status.get("conditions") or []:
-                    if cond["type"] in ("Ready", "ContainersReady"):
-                        cond.update(status="True", lastTransitionTime=now_iso())
-                        cond.pop("reason", None)
-                for cstatus in status.get("containerStatuses") or []:
-                    cstatus.update(ready=True, started=True, state={"running": {"startedAt": now_iso()}})
-                self.store.replace(self.c.res["pods"], ns, name, dict(pod, status=status), "kubelet",
-                                   status_only=True)
-            self.c.later(30, "model_probe", ns, name)  # keep watching: a server that dies makes the Pod unready
-            return
-        if state in ("END", "DOWN"):
-            for cstatus in status.get("containerStatuses") or []:
-                cstatus.update(ready=False, state={"terminated": {
-                    "exitCode": 1, "reason": "Error", "message": error or "the model server exited",
-                    "finishedAt": now_iso()}})
-            for cond in status.get("conditions") or []:
-                if cond["type"] in ("Ready", "ContainersReady"):
-                    cond.update(status="False", reason="ContainersNotReady")
-            self.store.replace(self.c.res["pods"], ns, name, dict(pod, status=status), "kubelet", status_only=True)
-            self.store.logs[(ns, name, "kserve-container")] = error + "\n"
-            return
-        self.c.later(1, "model_probe", ns, name)
-
-    def pod_gone(self, ns, name):
-        self.platform.servers.stop(self.key + (ns, name))
-        shutil.rmtree(self.pod_dir(ns, name), ignore_errors=True)
-
-    # --- what the routes read ------------------------------------------------------------------
-    def gateway_ready(self, namespace, name):
-        return self.c._ready_endpoints(namespace, name)
-
-    def inference_services(self):
-        res = self.c._isvc_resource()
-        return self.store.list(res)["items"] if res is not None else []
-
-    def ready_pods(self, namespace, selector):
-        return [p for p in self.store.list(self.c.res["pods"], namespace, selector)["items"] if pod_ready(p)]
-
-    def read(self, kind, namespace, name):
-        plural = {"Ingress": ("networking.k8s.io", "ingresses"), "Service": ("", "services")}[kind]
-        return self.store.objects.get(plural + (namespace, name))

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The lab's clusters on real control planes (`scripts/lab up --kubernetes real`, issue 14): the gke_cluster role
+"""The lab's clusters on real control planes (issue 14): the gke_cluster role
 creates a cluster through the GKE twin and gets upstream's kube-apiserver behind the endpoint GKE reported, with
 nodes registered as GKE registers them, GKE's kube-system workloads, Pod logs from the nodes' kubelet port, and
 the lab's request log and injected faults at the front. Checked with kubectl."""
@@ -44,7 +44,7 @@ spec:
 @pytest.fixture(scope="module")
 def real(tmp_path_factory):
     instance = Lab(tmp_path_factory.mktemp("lab"))
-    instance.run("up", "--kubernetes", "real", "--idle-timeout", "600")
+    instance.run("up", "--idle-timeout", "600")
     pid = instance.endpoints["pid"]
     yield instance.converged("gke_cluster")
     instance.run("down")
@@ -60,10 +60,9 @@ def kubectl(lab, *args, stdin=None, check=True):
 
 
 def test_the_endpoint_gke_reports_is_upstreams_api_server(real):
-    assert real.endpoints["kubernetes"] == "real"
     version = json.loads(kubectl(real, "version", "-o", "json").stdout)["serverVersion"]
-    assert version["gitVersion"] == "v1.35.4"  # the pin in lab/go/kubernetes, not the hand-written twin's
-    # an API only a real 1.35 server has (the hand-written one never served it)
+    assert version["gitVersion"] == "v1.35.4"  # the pin in lab/go/kubernetes
+    # an API only a real 1.35 server has (the hand-written one the lab had before never served it)
     assert "validatingadmissionpolicies.admissionregistration.k8s.io" in kubectl(
         real, "api-resources", "-o", "name").stdout.split()
 
@@ -134,7 +133,7 @@ def test_faults_are_injected_at_the_front_and_objects_survive_a_restart(real):
     env = real.env
     real.run("knobs", "--fault", "k8s=1.0:503")
     real.run("down")
-    real.run("up", "--kubernetes", "real", "--idle-timeout", "600")
+    real.run("up", "--idle-timeout", "600")
     try:
         proc = kubectl(real, "get", "pods", "--request-timeout", "5s", check=False)
         assert proc.returncode != 0 and "injected fault" in proc.stderr, proc.stderr
@@ -142,7 +141,7 @@ def test_faults_are_injected_at_the_front_and_objects_survive_a_restart(real):
     finally:
         real.run("knobs")
         real.run("down")
-        real.run("up", "--kubernetes", "real", "--idle-timeout", "600")
+        real.run("up", "--idle-timeout", "600")
     assert env == real.env
     # etcd kept the objects; the kubelet's new port reached the nodes, so logs still come
     assert "NVIDIA-SMI" in kubectl(real, "logs", "smi").stdout
