@@ -230,8 +230,11 @@ def not_ready(pieces, state, ready_addresses):
 
 
 def comparable(obj):
-    """An object without what the API server sets on its own (managedFields, resourceVersion, ...)."""
+    """An object without what the API server sets on its own (managedFields, resourceVersion, ...) and without its
+    status: an apply never writes status (its own subresource), and controllers change it between the read of the
+    cluster's copy and the dry run (a Deployment's Pods turning ready), which is no change of ours."""
     obj = copy.deepcopy(obj or {})
+    obj.pop("status", None)
     meta = obj.get("metadata") or {}
     for field in VOLATILE:
         meta.pop(field, None)

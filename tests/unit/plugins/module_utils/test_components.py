@@ -173,3 +173,11 @@ def test_differs_ignores_what_the_server_sets():
     assert not components.differs(live, would)
     assert components.differs(live, dict(would, spec={"replicas": 2}))
     assert components.differs(None, would)
+
+
+def test_differs_ignores_a_status_that_moved_between_the_read_and_the_dry_run():
+    """Found on the lab's real control plane: a re-run right after an install read a Deployment with 0 ready
+    replicas and dry-ran it a moment later with 1, and wrote it although nothing of ours had changed."""
+    live = dict(DEPLOY, status={"replicas": 1})
+    would = dict(DEPLOY, status={"replicas": 1, "readyReplicas": 1, "availableReplicas": 1})
+    assert not components.differs(live, would)
