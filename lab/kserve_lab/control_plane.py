@@ -182,8 +182,9 @@ class ControlPlane:
                                        "--secure-port", str(free_port(self.host)), "--v", "1"])
         self._start("kwok", [
             self.binaries["kwok"], "--kubeconfig", config, "--config", self._path("kwok-stages.yaml"), "--manage-all-nodes=false",
-            "--manage-nodes-with-annotation-selector", "%s=%s" % KWOK_NODE_ANNOTATION, "--node-ip", self.host,
-            "--server-address", "%s:%d" % (self.host, free_port(self.host))])
+            "--manage-nodes-with-annotation-selector", "%s=%s" % KWOK_NODE_ANNOTATION, "--node-ip", self.host])
+        # no --server-address: kwok then serves nothing (kwok v0.8.0 pkg/kwok/cmd/root.go startServer); a port picked
+        # here could be taken before kwok binds it, and kwok exits on that, leaving the nodes NotReady
 
     def _wait_ready(self, timeout):
         context = ssl.create_default_context(cafile=self._path("ca.pem"))
