@@ -96,15 +96,17 @@ class KServeController(Reconciler):
         meta = isvc["metadata"]
         ns, name = meta["namespace"], meta["name"]
         finalizers = list(meta.get("finalizers") or [])
-        if meta.get("deletionTimestamp") or FINALIZER not in finalizers:
-            if meta.get("deletionTimestamp"):  # what it owns goes with it (the garbage collector)
-                finalizers = [f for f in finalizers if f != FINALIZER] if FINALIZER in finalizers else None
-            else:
-                finalizers.append(FINALIZER)
-            if finalizers is not None:
-                custom.patch_namespaced_custom_object(GROUP, "v1beta1", ns, "inferenceservices", name, {"metadata": {
-                    "finalizers": finalizers or None, "resourceVersion": meta["resourceVersion"]}})
+
+        def set_finalizers(wanted):
+            custom.patch_namespaced_custom_object(GROUP, "v1beta1", ns, "inferenceservices", name, {"metadata": {
+                "finalizers": wanted or None, "resourceVersion": meta["resourceVersion"]}})
+        if meta.get("deletionTimestamp"):
+            if FINALIZER in finalizers:  # cleaned up: what it owns goes with it (the garbage collector)
+                set_finalizers([f for f in finalizers if f != FINALIZER])
             return
+        if FINALIZER not in finalizers:
+            set_finalizers(finalizers + [FINALIZER])
+            return  # the write brings it back
         runtimes = sorted(self.custom_list(GROUP, "v1alpha1", "servingruntimes", ns),
                           key=lambda r: r["metadata"]["name"]) + cluster_runtimes
         pods = json.loads(core.list_namespaced_pod(ns, label_selector=predictor_selector(name),
