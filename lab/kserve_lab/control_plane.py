@@ -171,15 +171,17 @@ class ControlPlane:
         config = self._path("admin.kubeconfig")
         self._write("admin.kubeconfig", self.kubeconfig())
         self._write("kwok-stages.yaml", STAGES)
+        # --secure-port 0: their health and metrics endpoints serve nothing the lab reads, and a picked port could be
+        # taken before they bind it (they exit on that)
         common = ["--kubeconfig", config, "--leader-elect=false", "--bind-address", self.host]
         self._start("kube-controller-manager", [
-            self.binaries["kube-controller-manager"], *common, "--secure-port", str(free_port(self.host)),
+            self.binaries["kube-controller-manager"], *common, "--secure-port", "0",
             "--service-account-private-key-file", self._path("sa.key"), "--root-ca-file", self._path("ca.pem"),
             "--use-service-account-credentials=false", "--cluster-name", self.name,
             # Node IPAM hands out Pod ranges from --cluster-cidr; the lab's kubelet gives Pods their addresses.
             "--controllers", "*,-nodeipam", "--v", "1"])
         self._start("kube-scheduler", [self.binaries["kube-scheduler"], *common,
-                                       "--secure-port", str(free_port(self.host)), "--v", "1"])
+                                       "--secure-port", "0", "--v", "1"])
         self._start("kwok", [
             self.binaries["kwok"], "--kubeconfig", config, "--config", self._path("kwok-stages.yaml"), "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector", "%s=%s" % KWOK_NODE_ANNOTATION, "--node-ip", self.host])
