@@ -36,8 +36,8 @@ import threading
 
 from .serving import (FINALIZER, GROUP, ISVC_LABEL, STORAGE_INIT, STORAGE_RETRY, Routes, StorageError, plan,
                       predictor_selector, read_config, status_changed)
-from .kubelet import has_ready_endpoint, pod_ready
-from .watching import Reconciler
+from .kubelet import pod_ready
+from .watching import Reconciler, custom_list, has_ready_endpoint, read_or_none
 
 NAMESPACE, CONTROLLER = "kserve", "kserve-controller-manager"
 MANAGER = "manager"  # the field manager KServe's controller writes with
@@ -56,16 +56,6 @@ class KServeController(Reconciler):
                 (AppsV1Api(self.api).list_namespaced_deployment, (NAMESPACE,)),
                 (CoreV1Api(self.api).list_pod_for_all_namespaces, (), {"label_selector": ISVC_LABEL})]
 
-    def _read(self, call, *args):
-        """An object as a dict, or None when it does not exist."""
-        from kubernetes.client.exceptions import ApiException
-        try:
-            return json.loads(call(*args, _preload_content=False).data)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-
     def reconcile(self):
         from kubernetes.client import ApiextensionsV1Api, CoreV1Api
         from kubernetes.client.exceptions import ApiException
@@ -75,12 +65,12 @@ class KServeController(Reconciler):
         if not isvcs:
             return
         core = CoreV1Api(self.api)
-        config = read_config((self._read(core.read_namespaced_config_map, "inferenceservice-config", NAMESPACE)
+        config = read_config((read_or_none(core.read_namespaced_config_map, "inferenceservice-config", NAMESPACE)
                               or {}).get("data"))
-        domains = list(((self._read(core.read_namespaced_config_map, "config-domain", "knative-serving") or {}).get(
+        domains = list(((read_or_none(core.read_namespaced_config_map, "config-domain", "knative-serving") or {}).get(
             "data") or {}))
-        knative = self._read(ApiextensionsV1Api(self.api).read_custom_resource_definition,
-                             KNATIVE_SERVICE_CRD) is not None
+        knative = read_or_none(ApiextensionsV1Api(self.api).read_custom_resource_definition,
+                               KNATIVE_SERVICE_CRD) is not None
         cluster_runtimes = sorted(self.custom_list(GROUP, "v1alpha1", "clusterservingruntimes"),
                                   key=lambda r: r["metadata"]["name"])
         for isvc in isvcs:
@@ -237,15 +227,7 @@ class ApiRoutes(Routes):
         return has_ready_endpoint(self.api, namespace, name)
 
     def inference_services(self):
-        from kubernetes.client import CustomObjectsApi
-        from kubernetes.client.exceptions import ApiException
-        try:
-            return json.loads(CustomObjectsApi(self.api).list_cluster_custom_object(
-                GROUP, "v1beta1", "inferenceservices", _preload_content=False).data)["items"]
-        except ApiException as exc:
-            if exc.status == 404:
-                return []
-            raise
+        return custom_list(self.api, GROUP, "v1beta1", "inferenceservices")
 
     def ready_pods(self, namespace, selector):
         pods = json.loads(self._core().list_namespaced_pod(namespace, label_selector=selector,
@@ -254,12 +236,6 @@ class ApiRoutes(Routes):
 
     def read(self, kind, namespace, name):
         from kubernetes.client import NetworkingV1Api
-        from kubernetes.client.exceptions import ApiException
         call = {"Service": self._core().read_namespaced_service,
                 "Ingress": NetworkingV1Api(self.api).read_namespaced_ingress}[kind]
-        try:
-            return json.loads(call(name, namespace, _preload_content=False).data)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return read_or_none(call, name, namespace)

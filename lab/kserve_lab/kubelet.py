@@ -37,7 +37,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import knative
-from .watching import Reconciler, event, timestamp
+from .watching import Reconciler, event, has_ready_endpoint, timestamp
 
 # Real seconds before the lab's latency scale: a Pod's start (image pulls), with a GPU (the driver's libraries
 # mounted, a bigger image), and the kubelet's restart back-off (10 s doubling to 5 minutes).
@@ -146,14 +146,6 @@ def pod_ready(pod):
     """Whether a Pod's Ready condition is True."""
     return any(c.get("type") == "Ready" and c.get("status") == "True"
                for c in (pod.get("status") or {}).get("conditions") or [])
-
-
-def has_ready_endpoint(api, namespace, service):
-    """Whether a Service has a ready endpoint (its EndpointSlices, which kube-controller-manager keeps)."""
-    from kubernetes.client import DiscoveryV1Api
-    slices = json.loads(DiscoveryV1Api(api).list_namespaced_endpoint_slice(
-        namespace, label_selector="kubernetes.io/service-name=" + service, _preload_content=False).data)["items"]
-    return any((e.get("conditions") or {}).get("ready") for s in slices for e in s.get("endpoints") or [])
 
 
 def node_ip(node):

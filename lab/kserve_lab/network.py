@@ -25,6 +25,8 @@ import socket
 import socketserver
 import threading
 
+from .watching import has_ready_endpoint
+
 SERVICE_SUFFIXES = (".svc.cluster.local", ".svc")
 
 
@@ -146,11 +148,7 @@ class ClusterNetwork(socketserver.ThreadingUnixStreamServer):
         return next((s for s in listed if s["spec"].get("clusterIP") == host), None)
 
     def ready_endpoints(self, namespace, name):
-        from kubernetes.client import DiscoveryV1Api
-        slices = json.loads(DiscoveryV1Api(self.api).list_namespaced_endpoint_slice(
-            namespace, label_selector="kubernetes.io/service-name=%s" % name, _preload_content=False).data)
-        return any((endpoint.get("conditions") or {}).get("ready")
-                   for item in slices["items"] for endpoint in item.get("endpoints") or [])
+        return has_ready_endpoint(self.api, namespace, name)
 
 
 def egress_config(socket_path):

@@ -31,6 +31,40 @@ def event(core, obj, reason, message, component, kind="Warning", host=None):
         "firstTimestamp": now, "lastTimestamp": now, "count": 1})
 
 
+def read_or_none(call, *args):
+    """An object a kubernetes client read function returns, as a dict; None when it does not exist."""
+    from kubernetes.client.exceptions import ApiException
+    try:
+        return json.loads(call(*args, _preload_content=False).data)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def custom_list(api, group, version, plural, namespace=None):
+    """The objects of a custom resource (of a namespace, or all); none while its CRD is not installed."""
+    from kubernetes.client import CustomObjectsApi
+    from kubernetes.client.exceptions import ApiException
+    custom = CustomObjectsApi(api)
+    try:
+        answer = custom.list_namespaced_custom_object(group, version, namespace, plural, _preload_content=False) \
+            if namespace else custom.list_cluster_custom_object(group, version, plural, _preload_content=False)
+    except ApiException as exc:
+        if exc.status == 404:
+            return []
+        raise
+    return json.loads(answer.data)["items"]
+
+
+def has_ready_endpoint(api, namespace, service):
+    """Whether a Service has a ready endpoint (its EndpointSlices, which kube-controller-manager keeps)."""
+    from kubernetes.client import DiscoveryV1Api
+    slices = json.loads(DiscoveryV1Api(api).list_namespaced_endpoint_slice(
+        namespace, label_selector="kubernetes.io/service-name=" + service, _preload_content=False).data)["items"]
+    return any((e.get("conditions") or {}).get("ready") for s in slices for e in s.get("endpoints") or [])
+
+
 class Reconciler:
     """Subclasses give watched() (list functions of the kubernetes client, with their arguments and perhaps keyword
     arguments) and reconcile().
@@ -62,18 +96,7 @@ class Reconciler:
         return int((deploy.get("status") or {}).get("readyReplicas") or 0) > 0
 
     def custom_list(self, group, version, plural, namespace=None):
-        """The objects of a custom resource (of a namespace, or all); none while its CRD is not installed."""
-        from kubernetes.client import CustomObjectsApi
-        from kubernetes.client.exceptions import ApiException
-        custom = CustomObjectsApi(self.api)
-        try:
-            answer = custom.list_namespaced_custom_object(group, version, namespace, plural, _preload_content=False) \
-                if namespace else custom.list_cluster_custom_object(group, version, plural, _preload_content=False)
-        except ApiException as exc:
-            if exc.status == 404:
-                return []
-            raise
-        return json.loads(answer.data)["items"]
+        return custom_list(self.api, group, version, plural, namespace)
 
     def start(self):
         for index, (lister, args, *kwargs) in enumerate(self.watched()):
