@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from conftest import PLAYBOOK, ROOT, recap
+from conftest import PLAYBOOK, ROOT, recap, until
 
 STACK = "gke_cluster,nvidia_driver,istio,knative,cert_manager,kserve,gcs_model"
 GATEWAY_PODS = ("-n", "istio-system", "get", "pods", "-l", "istio=ingressgateway", "-o", "json")
@@ -166,8 +166,15 @@ def test_after_a_lab_restart_the_model_answers_again_through_injected_faults(ser
     assert left.stdout == "", "a model server outlived the lab"
     cluster.run("knobs", "--fault", "serving=0.3:503,reset", "--seed", "3")
     cluster.run("up", "--idle-timeout", "600")
-    cluster.kubectl("-n", "models", "wait", "--for=condition=Ready", "pod", "-l",
-                    "serving.kserve.io/inferenceservice=dogs-vs-cats", "--timeout=120s")
+
+    def restarted_and_ready():  # the Pods keep the Ready they had in etcd until the kubelet restarts their container
+        pods = json.loads(cluster.kubectl("-n", "models", "get", "pods", "-l",
+                                          "serving.kserve.io/inferenceservice=dogs-vs-cats", "-o", "json"))["items"]
+        servers = [c for pod in pods for c in pod["status"].get("containerStatuses") or []
+                   if c["name"] == "kserve-container"]
+        return len(servers) == len(pods) > 0 and all(c["restartCount"] > 0 and c["ready"] for c in servers)
+    until("predictor Pod restarted and ready", restarted_and_ready, timeout=120)
+    cluster.kubectl("-n", "models", "wait", "--for=condition=Ready", "inferenceservice/dogs-vs-cats", "--timeout=60s")
     proc = smoke(cluster)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "8 pictures classified right" in proc.stdout
