@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from conftest import PINS
+from conftest import PINS, until
 
 MANIFEST = ("-e", "istio_install_method=manifest")
 
@@ -71,9 +71,10 @@ def test_a_gateway_waiting_for_istiod_is_waited_out(cluster):
     cluster.kubectl("-n", "istio-system", "wait", "--for=delete", "pod", "-l", "app=istiod", "--timeout=60s")
     cluster.kubectl("-n", "istio-system", "delete", "pod", "-l", "app=istio-ingressgateway", "--wait=true")
     cluster.wait_unready("istio-system", "istio-ingressgateway")
-    events = cluster.kubectl("-n", "istio-system", "get", "events", "--field-selector", "reason=Unhealthy",
-                             "-o", "jsonpath={.items[*].message}")
-    assert "waiting for istiod.istio-system" in events
+    # the new Pods are unready from their creation; the kubelet says why once it has started them
+    until("the gateway's readiness event naming istiod", lambda: "waiting for istiod.istio-system" in cluster.kubectl(
+        "-n", "istio-system", "get", "events", "--field-selector", "reason=Unhealthy", "-o",
+        "jsonpath={.items[*].message}"))
     proc = cluster.play("istio", *MANIFEST)
     assert proc.returncode == 0, proc.stdout[-3000:]
     gateway = json.loads(cluster.kubectl("-n", "istio-system", "get", "deployment/istio-ingressgateway", "-o", "json"))
