@@ -5,8 +5,10 @@ kube-scheduler, with kwok keeping the simulated nodes (its stages: kwok_stages.p
 kubelet.py), all built from their Go modules by scripts/lab-binaries (pinned in lab/go/), listening on loopback only.
 
 The API server gets the cluster's own CA and a serving certificate for its address, a service-account signing
-key, RBAC, and a static token file that maps the lab's bearer token to an administrator (GKE maps a Google access
-token to the caller's identity; the IAM twin answering a token-review webhook is the next step, see docs/lab.md).
+key, and a static token file for the lab's own components (`lab_token`, a `system:masters` identity of their own).
+Google access tokens go where GKE sends them: with `google_auth` (the URL of gke_auth.py's webhooks and the
+credential to reach them), kube-apiserver asks the lab's token-review webhook whose a token is and authorizes with
+RBAC, then the IAM webhook. A bare plane (tests, benches) maps `token` to an administrator in the token file instead.
 Everything lives in the cluster's directory; stop() ends both processes, and so does the parent's death
 (PR_SET_PDEATHSIG), so a killed lab leaves nothing listening. That signal follows the thread that started them:
 call start() from a thread that lives as long as the plane (the main thread, or the lab's own), never from a
@@ -29,6 +31,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from .gke_auth import ACCESS_REVIEWS, TOKEN_REVIEWS, webhook_kubeconfig
+from .iam import LAB_ACCOUNT
 from .kwok_stages import STAGES
 from .network import egress_config
 from .pki import free_port, key_pem, make_ca, make_serving_cert
@@ -61,8 +65,10 @@ def _die_with_parent():
 class ControlPlane:
     """etcd and kube-apiserver for one cluster, in `directory`."""
 
-    def __init__(self, directory, host="127.0.0.1", name="kserve-lab", token=None, issuer=None, egress=None):
+    def __init__(self, directory, host="127.0.0.1", name="kserve-lab", token=None, issuer=None, egress=None,
+                 google_auth=None):
         self.directory, self.host, self.name = directory, host, name
+        self.google_auth = google_auth  # (webhooks' URL, their CA PEM, credential), or None: `token` in the token file
         # The Unix socket of the proxy kube-apiserver reaches the cluster network through (network.py), if any.
         self.egress = egress
         # GKE's issuer for a cluster's service-account tokens is its container.googleapis.com URL.
@@ -113,9 +119,11 @@ class ControlPlane:
             public = signing.public_key()
             self._write("sa.pub", public.public_bytes(serialization.Encoding.PEM,
                                                       serialization.PublicFormat.SubjectPublicKeyInfo))
-        # token,user,uid,"group": the lab's administrator, as GKE's cluster creator is.
-        self._write("tokens.csv", '%s,admin@kserve-lab.example.com,lab-admin,"system:masters"\n'
-                    '%s,system:kserve-lab,kserve-lab,"system:masters"\n' % (self.token, self.lab_token))
+        # token,user,uid,"group"
+        lines = ['%s,system:kserve-lab,kserve-lab,"system:masters"\n' % self.lab_token]
+        if not self.google_auth:  # a bare plane: the user is an administrator
+            lines.append('%s,%s,lab-admin,"system:masters"\n' % (self.token, LAB_ACCOUNT))
+        self._write("tokens.csv", "".join(lines))
 
     def _start(self, name, argv):
         log = open(self._path(name + ".log"), "ab")  # pylint: disable=consider-using-with  # closed in stop()
@@ -148,7 +156,7 @@ class ControlPlane:
             "--bind-address", self.host, "--advertise-address", self.host, "--secure-port", str(self.port),
             "--tls-cert-file", self._path("apiserver.pem"), "--tls-private-key-file", self._path("apiserver.key"),
             "--client-ca-file", self._path("ca.pem"), "--token-auth-file", self._path("tokens.csv"),
-            "--authorization-mode", "RBAC",
+            *self._google_auth_flags(),
             "--service-account-issuer", self.issuer,
             "--service-account-key-file", self._path("sa.pub"),
             "--service-account-signing-key-file", self._path("sa.key"),
@@ -161,6 +169,18 @@ class ControlPlane:
             self._start_workloads()
         return self
 
+    def _google_auth_flags(self):
+        if not self.google_auth:
+            return ["--authorization-mode", "RBAC"]
+        url, ca_pem, credential = self.google_auth
+        self._write("token-webhook.yaml", webhook_kubeconfig(url + TOKEN_REVIEWS, ca_pem, credential))
+        self._write("authorization-webhook.yaml", webhook_kubeconfig(url + ACCESS_REVIEWS, ca_pem, credential))
+        return ["--authentication-token-webhook-config-file", self._path("token-webhook.yaml"),
+                "--authentication-token-webhook-version", "v1",
+                "--authorization-mode", "RBAC,Webhook",
+                "--authorization-webhook-config-file", self._path("authorization-webhook.yaml"),
+                "--authorization-webhook-version", "v1"]
+
     def _egress_flags(self):
         if not self.egress:
             return []
@@ -169,7 +189,7 @@ class ControlPlane:
 
     def _start_workloads(self):
         config = self._path("admin.kubeconfig")
-        self._write("admin.kubeconfig", self.kubeconfig())
+        self._write("admin.kubeconfig", self.kubeconfig(self.lab_token))
         self._write("kwok-stages.yaml", STAGES)
         # --secure-port 0: their health and metrics endpoints serve nothing the lab reads, and a picked port could be
         # taken before they bind it (they exit on that)
@@ -190,7 +210,7 @@ class ControlPlane:
 
     def _wait_ready(self, timeout):
         context = ssl.create_default_context(cafile=self._path("ca.pem"))
-        request = urllib.request.Request(self.server + "/readyz", headers={"Authorization": "Bearer " + self.token})
+        request = urllib.request.Request(self.server + "/readyz", headers={"Authorization": "Bearer " + self.lab_token})
         deadline, last = time.monotonic() + timeout, ""
         while time.monotonic() < deadline:
             for name, proc, _log in self.processes:
@@ -213,12 +233,14 @@ class ControlPlane:
         except OSError:
             return ""
 
-    def kubeconfig(self):
-        """A kubeconfig (text) for the administrator, checking the API server against the cluster's CA."""
-        return ("apiVersion: v1\nkind: Config\ncurrent-context: lab\n"
-                "clusters:\n- name: lab\n  cluster:\n    server: %s\n    certificate-authority: %s\n"
-                "users:\n- name: admin\n  user:\n    token: %s\n"
-                "contexts:\n- name: lab\n  context: {cluster: lab, user: admin}\n" % (self.server, self._path("ca.pem"), self.token))
+    def kubeconfig(self, token=None):
+        """A kubeconfig (text) for the user (`token`; the lab's components pass theirs), checking the API server
+        against the cluster's CA."""
+        template = ("apiVersion: v1\nkind: Config\ncurrent-context: lab\n"
+                    "clusters:\n- name: lab\n  cluster:\n    server: %s\n    certificate-authority: %s\n"
+                    "users:\n- name: admin\n  user:\n    token: %s\n"
+                    "contexts:\n- name: lab\n  context: {cluster: lab, user: admin}\n")
+        return template % (self.server, self._path("ca.pem"), token or self.token)
 
     def stop(self):
         for _name, proc, _log in reversed(self.processes):

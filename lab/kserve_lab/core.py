@@ -32,9 +32,10 @@ STATUS_NAMES = {
 }
 
 
-# Read-only calls that are sent as POST: Google's custom methods, and inference (TF Serving's
-# :predict, the Open Inference Protocol's /infer), which changes nothing.
-READ_VERBS = (":getIamPolicy", ":testIamPermissions", ":predict", "/infer")
+# Read-only calls that are sent as POST: Google's custom methods, inference (TF Serving's
+# :predict, the Open Inference Protocol's /infer), and kube-apiserver's token and access reviews,
+# which change nothing.
+READ_VERBS = (":getIamPolicy", ":testIamPermissions", ":predict", "/infer", "/tokenreviews", "/subjectaccessreviews")
 
 
 def is_mutating(method, path):

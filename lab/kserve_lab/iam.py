@@ -8,7 +8,9 @@ enabled; account IDs are checked; a Workload Identity member
 (serviceAccount:PROJECT.svc.id.goog[ns/ksa]) is refused while no cluster of
 the project has that workload pool; a stale etag is refused with 409 ABORTED.
 Other twins ask it whether a service account exists (GCS refuses bindings to
-ones that do not).
+ones that do not), and whose an access token is (the clusters' kube-apiservers,
+through gke_auth.py's webhooks): the lab's token is LAB_ACCOUNT, which owns the
+lab's project.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ PATH_RE = re.compile(r"^/v1/projects/(?P<project>[^/]+)/serviceAccounts(?:/(?P<a
                      r"(?::(?P<verb>\w+))?$")
 WI_MEMBER_RE = re.compile(r"^serviceAccount:(?P<pool>[a-z0-9-]+\.svc\.id\.goog)\[[^/\]]+/[^\]]+\]$")
 MEMBER_RE = re.compile(r"^(user|serviceAccount|group|domain|principal|principalSet):.+$")
+LAB_ACCOUNT = "admin@kserve-lab.example.com"  # the Google account the lab's access token belongs to
 
 
 def _etag_bytes(etag):
@@ -37,8 +40,10 @@ def _etag_bytes(etag):
 
 
 class IamState:
-    def __init__(self, services=None, workload_pools=None, state_path=None):
+    def __init__(self, services=None, workload_pools=None, state_path=None, token_accounts=None):
         self.lock = threading.Lock()
+        self.token_accounts = dict(token_accounts or {})  # access token -> Google account
+        self.project_owners = set(self.token_accounts.values())
         self.accounts = {}  # email -> account
         self.policies = {}  # email -> policy
         self.services = services

@@ -60,6 +60,11 @@ def make_serving_cert(ca_cert, ca_key, host):
                  days=365)
 
 
+def make_ip_cert(ca_cert, ca_key, host, subject):
+    """A serving certificate for one loopback address, signed by the given CA."""
+    return _leaf(ca_cert, ca_key, subject, [x509.IPAddress(ipaddress.ip_address(host))], days=365)
+
+
 def make_dns_cert(ca_cert, ca_key, names):
     """A serving certificate for DNS names, signed by the given CA."""
     return _leaf(ca_cert, ca_key, names[0], [x509.DNSName(n) for n in names], days=90)

@@ -71,6 +71,7 @@ class Plane:
             threading.Thread(target=self.network.serve_forever, daemon=True).start()
             self.control = ControlPlane(
                 self.folder, name=name, token=self.runtime.token, egress=self.network.server_address,
+                google_auth=self.runtime.google_auth,
                 issuer="https://container.googleapis.com/v1/projects/%s/locations/%s/clusters/%s" % self.key)
             self.control.start()
             host, port = self.cluster["endpoint"].split(":")
@@ -210,6 +211,7 @@ class PlaneRuntime:
         self.lock, self.kubeconfig_lock = threading.Lock(), threading.Lock()
         self.planes = {}
         self.platform = None  # the serving platform (serving.ServingPlatform), set by the lab's server
+        self.google_auth = None  # how to reach GKE's authentication webhooks (GkeAuthServer.credentials), set by it too
 
     def folder(self, key):
         return cluster_folder(self.state_dir, key)

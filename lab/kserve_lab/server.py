@@ -16,7 +16,8 @@ import yaml
 from .core import Knobs, LabServer, RequestLog
 from .gcs import GcsServer
 from .gke import GkeHandler, GkeState
-from .iam import IamHandler, IamState
+from .gke_auth import GkeAuthServer
+from .iam import LAB_ACCOUNT, IamHandler, IamState
 from .pki import ClusterPki
 from .planes import PlaneRuntime
 from .releases import MirrorServer, write_mirror
@@ -60,9 +61,13 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
                     auth_token=token)
     serviceusage = LabServer((HOST, 0), type("BoundServiceUsage", (ServiceUsageHandler,), {"state": services}),
                              "serviceusage", log, knobs, auth_token=token)
-    iam_state = IamState(services, workload_pools=state.workload_pools, state_path=os.path.join(state_dir, "iam.json"))
+    iam_state = IamState(services, workload_pools=state.workload_pools, state_path=os.path.join(state_dir, "iam.json"),
+                         token_accounts={token: LAB_ACCOUNT})
     iam = LabServer((HOST, 0), type("BoundIam", (IamHandler,), {"state": iam_state}), "iam", log, knobs,
                     auth_token=token)
+    # The clusters' kube-apiservers ask it whose a Google access token is, and what IAM allows its account.
+    gke_auth = GkeAuthServer(HOST, os.path.join(state_dir, "gke-auth"), iam_state, log, knobs, token)
+    runtime.google_auth = gke_auth.credentials
     gcs = GcsServer((HOST, 0), os.path.join(state_dir, "gcs"), log, knobs, iam=iam_state)
     # Predictors read the model from this GCS as their identity, and are served through the gateways.
     platform = ServingPlatform(state_dir, log, os.path.join(state_dir, "requests.jsonl"), knobs)
@@ -77,7 +82,7 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
     mirror_dir = os.path.join(state_dir, "mirror")
     write_mirror(mirror_dir, default_versions())
     mirror = MirrorServer((HOST, 0), mirror_dir, log, knobs)
-    servers = {"gke": gke, "gcs": gcs, "serviceusage": serviceusage, "iam": iam, "mirror": mirror}
+    servers = {"gke": gke, "gcs": gcs, "serviceusage": serviceusage, "iam": iam, "gke_auth": gke_auth, "mirror": mirror}
     for srv in servers.values():
         threading.Thread(target=srv.serve_forever, daemon=True).start()
 
@@ -85,7 +90,8 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     endpoints = {"pid": os.getpid(), "token": token, "knobs": knobs.as_dict(),
-                 "gke": gke.url, "gcs": gcs.url, "serviceusage": serviceusage.url, "iam": iam.url, "mirror": mirror.url, "project": "kserve-lab"}
+                 "gke": gke.url, "gcs": gcs.url, "serviceusage": serviceusage.url, "iam": iam.url,
+                 "gke_auth": gke_auth.url, "mirror": mirror.url, "project": "kserve-lab"}
     tmp = os.path.join(state_dir, "endpoints.json.tmp")
     with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
         json.dump(endpoints, handle, indent=2)   # holds the token: 0600

@@ -13,6 +13,8 @@ import pytest
 
 from conftest import Lab, recap
 
+from kserve_lab.iam import LAB_ACCOUNT  # pylint: disable=wrong-import-order
+
 
 def test_bad_input_is_stopped_before_any_request(lab):
     before = len(lab.requests())
@@ -81,6 +83,18 @@ def test_converge_then_a_second_run_changes_and_writes_nothing(lab):
     assert lab.writes(before) == []
     checked = lab.play("gke_cluster", "--check")
     assert checked.returncode == 0 and recap(checked)["changed"] == "0"
+
+
+def test_the_exec_kubeconfig_reaches_the_cluster_through_gke_gcloud_auth_plugin(lab, tmp_path):
+    config = str(tmp_path / "exec.kubeconfig")
+    proc = lab.play("gke_cluster", "-e", "gke_cluster_kubeconfig_auth=exec", "-e", "kserve_gke_kubeconfig=" + config)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    # the plugin asks gcloud for the token, and the cluster asks the IAM twin whose it is (as GKE asks Google)
+    whoami = subprocess.run(["kubectl", "--kubeconfig", config, "auth", "whoami", "-o", "jsonpath={.status.userInfo}"],
+                            capture_output=True, text=True, env=lab.client_env(CLOUDSDK_CONFIG=str(tmp_path / "gcloud")),
+                            check=False)
+    assert whoami.returncode == 0, whoami.stderr
+    assert json.loads(whoami.stdout) == {"username": LAB_ACCOUNT, "groups": ["system:authenticated"]}
 
 
 def test_check_mode_for_a_cluster_still_to_create_skips_the_roles_that_read_it(lab):

@@ -15,6 +15,8 @@ from google.oauth2.credentials import Credentials
 from googleapiclient import discovery
 from googleapiclient.errors import HttpError
 
+from kserve_lab.iam import LAB_ACCOUNT  # pylint: disable=wrong-import-order
+
 PROJECT = "kserve-lab"
 ZONE = "us-central1-a"
 PARENT = "projects/%s/locations/%s" % (PROJECT, ZONE)
@@ -88,6 +90,14 @@ def test_gcloud_creates_describes_and_gets_credentials(lab, tmp_path):
     assert creds.returncode == 0, creds.stderr
     kubeconfig = (tmp_path / "kubeconfig").read_text()
     assert "https://%s" % described["endpoint"] in kubeconfig
+    # kubectl gets its token from gke-gcloud-auth-plugin (which asks gcloud), and the cluster takes it as GKE does:
+    # the Google account, no group of Kubernetes' own
+    whoami = subprocess.run(["kubectl", "auth", "whoami", "-o", "json"], capture_output=True, text=True, check=False,
+                            env=lab.client_env(CLOUDSDK_CONFIG=str(tmp_path / "gcloud"),
+                                               KUBECONFIG=str(tmp_path / "kubeconfig")))
+    assert whoami.returncode == 0, whoami.stderr
+    assert json.loads(whoami.stdout)["status"]["userInfo"] == {"username": LAB_ACCOUNT,
+                                                               "groups": ["system:authenticated"]}
     listed = gcloud(lab, tmp_path, "container", "clusters", "list", "--format", "value(name,status)")
     assert "gcloud-made\tRUNNING" in listed.stdout
     again = gcloud(lab, tmp_path, "container", "clusters", "create", "gcloud-made", "--zone", ZONE, "--num-nodes", "1")

@@ -11,10 +11,12 @@ import os
 import subprocess
 
 import pytest
+import yaml
 
 from conftest import Lab, lab_processes, until
 
 from kserve_lab.gke_nodes import resources  # pylint: disable=wrong-import-order
+from kserve_lab.iam import LAB_ACCOUNT  # pylint: disable=wrong-import-order
 from kserve_lab.k8s_quantity import parse  # pylint: disable=wrong-import-order
 
 NVIDIA_SMI_POD = """
@@ -65,6 +67,40 @@ def test_the_endpoint_gke_reports_is_upstreams_api_server(real):
     # an API only a real 1.35 server has (the hand-written one the lab had before never served it)
     assert "validatingadmissionpolicies.admissionregistration.k8s.io" in kubectl(
         real, "api-resources", "-o", "name").stdout.split()
+
+
+def test_google_access_tokens_are_checked_with_the_iam_twin_as_gke_checks_them(real):
+    before = len(real.requests())
+    whoami = json.loads(kubectl(real, "auth", "whoami", "-o", "json").stdout)["status"]["userInfo"]
+    assert whoami == {"username": LAB_ACCOUNT, "groups": ["system:authenticated"]}  # not system:masters
+    with open(os.path.join(real.directory, "kserve-gke.kubeconfig"), encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    for user in config["users"]:  # (kubectl's --token does not replace a kubeconfig's tokenFile)
+        user["user"] = {"token": "ya29.not-a-token-google-issued"}
+    stranger = os.path.join(real.directory, "stranger.kubeconfig")
+    with open(stranger, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(config, handle)
+    refused = subprocess.run(["kubectl", "--kubeconfig", stranger, "get", "namespaces"], capture_output=True,
+                             text=True, check=False)
+    assert refused.returncode != 0 and "You must be logged in to the server (Unauthorized)" in refused.stderr
+    reviews = [r for r in real.requests()[before:] if r["service"] == "gke-auth"]
+    assert reviews and {r["path"] for r in reviews} >= {"/apis/authentication.k8s.io/v1/tokenreviews"}
+    assert not any(r["mutating"] for r in reviews)  # a review stores nothing: idempotence checks ignore it
+
+
+def test_iam_allows_the_projects_owner_and_names_what_other_accounts_lack(real):
+    assert kubectl(real, "auth", "can-i", "escalate", "clusterroles").stdout.strip() == "yes"
+    other = kubectl(real, "get", "pods", "-n", "default", "--as", "analyst@example.com", check=False)
+    assert other.returncode != 0
+    assert ('pods is forbidden: User "analyst@example.com" cannot list resource "pods" in API group "" in the '
+            'namespace "default": requires one of ["container.pods.list"] permission(s).') in other.stderr
+    # IAM has no opinion on the cluster's own identities: RBAC alone answers, in its words
+    ksa = kubectl(real, "get", "pods", "-n", "default", "--as", "system:serviceaccount:default:default", check=False)
+    assert ksa.returncode != 0 and ksa.stderr.strip().endswith('in the namespace "default"')
+    # RBAC still grants what IAM does not
+    kubectl(real, "create", "rolebinding", "analyst-view", "-n", "default", "--clusterrole", "view",
+            "--user", "analyst@example.com")
+    assert kubectl(real, "get", "pods", "-n", "default", "--as", "analyst@example.com").returncode == 0
 
 
 def test_nodes_are_registered_as_gke_registers_them(real):
