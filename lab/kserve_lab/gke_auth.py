@@ -15,9 +15,8 @@ The lab does the same with kube-apiserver's token webhook (`--authentication-tok
 and authorization webhook (`--authorization-mode RBAC,Webhook`), answered here from the IAM twin's identities: the
 lab's token is the lab's account, which owns the lab's project. They answer over TLS only: client-go sends a
 kubeconfig's credentials to https servers alone (k8s.io/client-go v0.35.4 tools/clientcmd/client_config.go), and
-GKE's are https too. kube-apiserver caches the answers (a token two
-minutes, an allowed request five, a refusal thirty seconds: k8s.io/kubernetes v1.35.4
-pkg/kubeapiserver/options/authentication.go and authorization.go)."""
+GKE's are https too. kube-apiserver caches the answers (a token two minutes, an allowed request five, a refusal
+thirty seconds: k8s.io/kubernetes v1.35.4 pkg/kubeapiserver/options/authentication.go and authorization.go)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ import threading
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, until
 
 from kserve_lab.control_plane import ControlPlane, pinned_binaries  # noqa: E402  pylint: disable=wrong-import-position
 from kserve_lab.core import Knobs  # noqa: E402  pylint: disable=wrong-import-position
@@ -187,10 +187,11 @@ def test_kube_scheduler_binds_pods_to_simulated_gke_nodes_and_the_lab_kubelet_ru
     assert run(api, "kubectl", "get", "pod", "gpu-a", "-o", "jsonpath={.spec.nodeName}").stdout == "gpu-1"
     proc = run(api, "kubectl", "wait", "--for=condition=PodScheduled=false", "pod/gpu-b", "--timeout=60s")
     assert proc.returncode == 0, proc.stderr
-    events = run(api, "kubectl", "get", "events", "--field-selector", "involvedObject.name=gpu-b,reason=FailedScheduling",
-                 "-o", "jsonpath={.items[*].message}").stdout
-    assert "0/2 nodes are available: 1 Insufficient nvidia.com/gpu, 1 node(s) didn't match Pod's node affinity/selector" \
-        in events, events
+    # kube-scheduler records its event through an asynchronous broadcaster, after or before the condition
+    wanted = "0/2 nodes are available: 1 Insufficient nvidia.com/gpu, 1 node(s) didn't match Pod's node affinity/selector"
+    until("kube-scheduler's FailedScheduling event", lambda: wanted in run(
+        api, "kubectl", "get", "events", "--field-selector", "involvedObject.name=gpu-b,reason=FailedScheduling",
+        "-o", "jsonpath={.items[*].message}").stdout)
     assert run(api, "kubectl", "delete", "pod", "gpu-a", "--timeout=60s").returncode == 0
     proc = run(api, "kubectl", "wait", "--for=condition=Ready", "pod/gpu-b", "--timeout=60s")
     assert proc.returncode == 0, proc.stderr  # the freed GPU goes to the Pod that waited for it

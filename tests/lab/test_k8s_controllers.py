@@ -182,9 +182,8 @@ def test_gpu_pod_runs_nvidia_smi_only_where_it_fits(cluster):  # noqa: F811
         assert pod["status"]["phase"] == "Pending"
         message = pod["status"]["conditions"][0]["message"]
         assert message.startswith("0/3 nodes are available") and words in message, message
-    events = kubectl(cluster, "-n", "demo", "get", "events", "--field-selector", "involvedObject.name=too-many",
-                     "-o", "json")
-    assert "FailedScheduling" in events.stdout
+    until("kube-scheduler's FailedScheduling event", lambda: "FailedScheduling" in kubectl(  # recorded asynchronously
+        cluster, "-n", "demo", "get", "events", "--field-selector", "involvedObject.name=too-many", "-o", "json").stdout)
 
 
 def test_nodes_offer_what_gke_leaves_after_its_reservations_and_its_own_pods(cluster):  # noqa: F811
@@ -231,9 +230,9 @@ def test_a_pod_asking_for_more_cpu_than_is_free_stays_pending_with_the_scheduler
         "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint(s). no new claims to "
         "deallocate, preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 "
         "Preemption is not helpful for scheduling.")
-    events = kubectl(cluster, "-n", "demo", "get", "events", "--field-selector",
-                     "involvedObject.name=%s,reason=FailedScheduling" % pod["metadata"]["name"], "-o", "name")
-    assert events.stdout.strip()
+    until("kube-scheduler's FailedScheduling event", lambda: kubectl(  # recorded asynchronously
+        cluster, "-n", "demo", "get", "events", "--field-selector",
+        "involvedObject.name=%s,reason=FailedScheduling" % pod["metadata"]["name"], "-o", "name").stdout.strip())
     apply(cluster, big("500m"))
     wait = kubectl(cluster, "-n", "demo", "wait", "--for=condition=Available", "deployment/big", "--timeout=30s")
     assert wait.returncode == 0, wait.stderr
