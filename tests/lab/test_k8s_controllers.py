@@ -230,9 +230,11 @@ def test_a_pod_asking_for_more_cpu_than_is_free_stays_pending_with_the_scheduler
         "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint(s). no new claims to "
         "deallocate, preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 "
         "Preemption is not helpful for scheduling.")
-    until("kube-scheduler's FailedScheduling event", lambda: kubectl(  # recorded asynchronously
-        cluster, "-n", "demo", "get", "events", "--field-selector",
-        "involvedObject.name=%s,reason=FailedScheduling" % pod["metadata"]["name"], "-o", "name").stdout.strip())
+
+    def scheduling_events():  # recorded asynchronously
+        return kubectl(cluster, "-n", "demo", "get", "events", "--field-selector",
+                       "involvedObject.name=%s,reason=FailedScheduling" % pod["metadata"]["name"], "-o", "name").stdout
+    until("kube-scheduler's FailedScheduling event", lambda: scheduling_events().strip())
     apply(cluster, big("500m"))
     wait = kubectl(cluster, "-n", "demo", "wait", "--for=condition=Available", "deployment/big", "--timeout=30s")
     assert wait.returncode == 0, wait.stderr
