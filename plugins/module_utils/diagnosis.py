@@ -236,8 +236,27 @@ def webhook_not_serving(message):
             r"connection refused|context deadline exceeded|i/o timeout|x509|certificate|EOF", text)))
 
 
+def forbidden_fix(message):
+    """The fix for a request the cluster refused to its caller, else None. GKE authorizes with IAM beside RBAC,
+    and IAM's refusal names the permissions it wanted (`requires one of ["container.pods.list"] permission(s).`);
+    without that, RBAC alone refused (a Kubernetes identity)."""
+    refused = re.search(r'is forbidden: User "([^"]+)" cannot (\S+) resource "([^"]+)"', message or "")
+    if not refused:
+        return None
+    user, verb, resource = refused.groups()
+    wanted = re.search(r"requires one of \[([^\]]*)\] permission\(s\)", message)
+    if wanted:
+        member = ("serviceAccount:" if user.endswith(".gserviceaccount.com") else "user:") + user
+        return ("the Google account %s lacks %s on the project (GKE checks IAM beside RBAC): grant it a role that "
+                "holds it, e.g. roles/container.admin, which installing components needs (gcloud projects "
+                "add-iam-policy-binding <project> --member=%s --role=roles/container.admin), or bind it to a "
+                "Kubernetes role that allows it, then re-run" % (user, wanted.group(1).replace('"', ""), member))
+    return ("%s may not %s %s in this cluster (RBAC): bind it to a ClusterRole that allows it (installing "
+            "components needs cluster-admin), then re-run" % (user, verb, resource))
+
+
 def explain_error(message):
-    """The fix for an API error that is one of the known failures, else None."""
+    """The fix for an API error that is one of the known failures, or a refusal to the caller, else None."""
     text = message or ""
     if "failed calling webhook" in text and re.search(r"context deadline exceeded|i/o timeout|connection refused"
                                                       r"|Address is not allowed", text):
@@ -251,7 +270,7 @@ def explain_error(message):
     if "field is immutable" in text:
         return ("a field that cannot change differs from the cluster's object; delete that object (it is "
                 "re-created) or keep the old value")
-    return None
+    return forbidden_fix(text)
 
 
 def diagnose(pieces, state, pods, events, logs, nodes, pending_fix):

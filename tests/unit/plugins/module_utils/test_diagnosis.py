@@ -145,6 +145,17 @@ def test_replicas_that_fail_alike_are_said_once():
      "known failure 1"),
     ('no matches for kind "Certificate" in version "cert-manager.io/v1"', "known failure 2"),
     ('Deployment.apps "x" is invalid: spec.selector: Invalid value: ...: field is immutable', "re-created"),
+    # GKE: IAM refused the Google account (its words: apache/airflow#37795), RBAC did not allow either
+    ('clusterroles.rbac.authorization.k8s.io is forbidden: User "dev@example.com" cannot create resource '
+     '"clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope: requires one of '
+     '["container.clusterRoles.create"] permission(s).',
+     "the Google account dev@example.com lacks container.clusterRoles.create on the project"),
+    ('pods is forbidden: User "ci@p.iam.gserviceaccount.com" cannot list resource "pods" in API group "" in the '
+     'namespace "x": requires one of ["container.pods.list"] permission(s).',
+     "--member=serviceAccount:ci@p.iam.gserviceaccount.com --role=roles/container.admin"),
+    # RBAC alone: a Kubernetes identity
+    ('pods is forbidden: User "system:serviceaccount:awx:runner" cannot list resource "pods" in API group "" in '
+     'the namespace "x"', "system:serviceaccount:awx:runner may not list pods in this cluster (RBAC)"),
     ("something else", None),
 ])
 def test_explain_error(message, fix):
