@@ -191,6 +191,7 @@ def env_lines(endpoints, directory):
         ("CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER", endpoints["gke"] + "/"),
         ("CLOUDSDK_API_ENDPOINT_OVERRIDES_SERVICEUSAGE", endpoints["serviceusage"] + "/"),
         ("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", endpoints["iam"] + "/"),
+        ("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS", endpoints["iam"] + "/"),
         ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", token_file),
         ("CLOUDSDK_CORE_PROJECT", endpoints["project"]),
         ("CLOUDSDK_CORE_DISABLE_PROMPTS", "1"),

@@ -111,7 +111,7 @@ class GkeAuthHandler(JsonHandler):
 
     def handle_api(self, method, path, query, body):
         if method == "POST" and path == TOKEN_REVIEWS:
-            return 200, token_review(body, self.state.token_accounts)
+            return 200, token_review(body, self.state.live_tokens())
         if method == "POST" and path == ACCESS_REVIEWS:
             return 200, access_review(body, self.state.project_owners)
         raise ApiError(404, "The requested URL %s was not found on this server." % path)

@@ -3,7 +3,12 @@
 """IAM twin (iam.googleapis.com/v1): what Workload Identity needs.
 
 Service accounts create/get/list/delete, and their IAM policy
-(getIamPolicy/setIamPolicy with etags). As on Google Cloud: the API must be
+(getIamPolicy/setIamPolicy with etags); and IAM Service Account Credentials'
+generateAccessToken (iamcredentials.googleapis.com/v1, on the same server): a
+short-lived access token of a service account, for a caller its policy grants
+roles/iam.serviceAccountTokenCreator (a project owner does not hold it by
+default), else 403 IAM_PERMISSION_DENIED in Google's words (the same for an
+account that does not exist). As on Google Cloud: the API must be
 enabled; account IDs are checked; a Workload Identity member
 (serviceAccount:PROJECT.svc.id.goog[ns/ksa]) is refused while no cluster of
 the project has that workload pool; a stale etag is refused with 409 ABORTED.
@@ -20,7 +25,9 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import threading
+import time
 import zlib
 
 from .core import ApiError, JsonHandler
@@ -30,6 +37,9 @@ PATH_RE = re.compile(r"^/v1/projects/(?P<project>[^/]+)/serviceAccounts(?:/(?P<a
                      r"(?::(?P<verb>\w+))?$")
 WI_MEMBER_RE = re.compile(r"^serviceAccount:(?P<pool>[a-z0-9-]+\.svc\.id\.goog)\[[^/\]]+/[^\]]+\]$")
 MEMBER_RE = re.compile(r"^(user|serviceAccount|group|domain|principal|principalSet):.+$")
+TOKEN_RE = re.compile(r"^/v1/projects/-/serviceAccounts/(?P<email>[^/:]+):generateAccessToken$")
+TOKEN_CREATOR = "roles/iam.serviceAccountTokenCreator"
+MAX_LIFETIME = 3600  # seconds, without the organization policy that allows 12 hours
 LAB_ACCOUNT = "admin@kserve-lab.example.com"  # the Google account the lab's access token belongs to
 
 
@@ -44,6 +54,7 @@ class IamState:
         self.lock = threading.Lock()
         self.token_accounts = dict(token_accounts or {})  # access token -> Google account
         self.project_owners = set(self.token_accounts.values())
+        self.token_expiry = {}  # generated token -> time.time() it expires (the lab's own token never does)
         self.accounts = {}  # email -> account
         self.policies = {}  # email -> policy
         self.services = services
@@ -53,11 +64,18 @@ class IamState:
             with open(state_path, encoding="utf-8") as handle:
                 saved = json.load(handle)
             self.accounts, self.policies = saved["accounts"], saved["policies"]
+            for token, (email, expires) in saved.get("tokens", {}).items():  # Google's outlive a lab restart too
+                self.token_accounts[token], self.token_expiry[token] = email, expires
 
     def _save(self):
         if self.state_path:
-            with open(self.state_path + ".tmp", "w", encoding="utf-8") as handle:
-                json.dump({"accounts": self.accounts, "policies": self.policies}, handle)
+            now = time.time()
+            tokens = {token: [self.token_accounts[token], expires] for token, expires in self.token_expiry.items()
+                      if expires > now}
+            # 0600: it holds the service accounts' access tokens
+            with os.fdopen(os.open(self.state_path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
+                           encoding="utf-8") as handle:
+                json.dump({"accounts": self.accounts, "policies": self.policies, "tokens": tokens}, handle)
             os.replace(self.state_path + ".tmp", self.state_path)
 
     def exists(self, email):
@@ -122,7 +140,42 @@ class IamState:
         self.policies[account["email"]] = stored
         return stored
 
-    def route(self, method, path, body):
+    def live_tokens(self):
+        """{access token: Google account} for the tokens still valid."""
+        now = time.time()
+        with self.lock:
+            return {token: account for token, account in self.token_accounts.items()
+                    if self.token_expiry.get(token, now + 1) > now}
+
+    def generate_access_token(self, caller, email, body):
+        """generateAccessToken for `caller` (a Google account) on the service account `email`."""
+        allowed = email in self.accounts and any(
+            binding.get("role") == TOKEN_CREATOR and "user:" + caller in (binding.get("members") or [])
+            for binding in self.policies[email].get("bindings") or [])
+        if not allowed:
+            raise ApiError(403, "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not "
+                                "exist).", details=[{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                                     "reason": "IAM_PERMISSION_DENIED", "domain": "iam.googleapis.com",
+                                                     "metadata": {"permission": "iam.serviceAccounts.getAccessToken"}}])
+        lifetime = str((body or {}).get("lifetime") or "3600s")
+        seconds = float(lifetime[:-1]) if re.match(r"^\d+(\.\d+)?s$", lifetime) else -1
+        if not 0 < seconds <= MAX_LIFETIME:
+            raise ApiError(400, "The lifetime of the token must be between 1s and %ds, got %s." % (
+                MAX_LIFETIME, lifetime))
+        token = "ya29.lab-" + secrets.token_urlsafe(32)
+        expires = time.time() + seconds
+        self.token_accounts[token], self.token_expiry[token] = email, expires
+        self._save()
+        return {"accessToken": token, "expireTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))}
+
+    def route(self, method, path, body, caller=None):
+        granted = TOKEN_RE.match(path)
+        if granted and method == "POST":
+            email = granted.group("email")
+            if self.services is not None:
+                self.services.require(email.split("@", 1)[-1].split(".", 1)[0], "iamcredentials.googleapis.com")
+            with self.lock:
+                return 200, self.generate_access_token(caller, email, body)
         match = PATH_RE.match(path)
         if not match:
             raise ApiError(404, "The requested URL %s was not found on this server." % path)
@@ -150,6 +203,8 @@ class IamState:
             if verb is None and method == "DELETE":
                 del self.accounts[account["email"]]
                 del self.policies[account["email"]]
+                for token in [t for t in self.token_expiry if self.token_accounts[t] == account["email"]]:
+                    del self.token_accounts[token], self.token_expiry[token]  # its tokens stop working with it
                 self._save()
                 return 200, {}
         raise ApiError(404, "The requested URL %s was not found on this server." % path)
@@ -159,4 +214,5 @@ class IamHandler(JsonHandler):
     state = None
 
     def handle_api(self, method, path, query, body):
-        return self.state.route(method, path, body)
+        token = self.headers.get("Authorization", "")[len("Bearer "):]
+        return self.state.route(method, path, body, caller=self.state.token_accounts.get(token))

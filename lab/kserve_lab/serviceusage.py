@@ -17,7 +17,8 @@ from .core import ApiError, JsonHandler
 # A new project has a few APIs on; the rest must be enabled.
 DEFAULT_ENABLED = ("storage.googleapis.com", "storage-api.googleapis.com", "storage-component.googleapis.com")
 TITLES = {"container.googleapis.com": "Kubernetes Engine API", "compute.googleapis.com": "Compute Engine API",
-          "iam.googleapis.com": "Identity and Access Management (IAM) API"}
+          "iam.googleapis.com": "Identity and Access Management (IAM) API",
+          "iamcredentials.googleapis.com": "IAM Service Account Credentials API"}
 PATH_RE = re.compile(r"^/v1/projects/(?P<project>[^/]+)/services(?:/(?P<service>[^/:]+))?(?::(?P<verb>\w+))?$")
 
 

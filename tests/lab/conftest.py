@@ -94,10 +94,10 @@ class Lab:
         """The mutating requests logged after the first `since` requests."""
         return [r for r in self.requests()[since:] if r["mutating"] and service in (None, r["service"])]
 
-    def play(self, tags, *args):
-        """site.yml against the lab inventory, limited to tags, as a user runs it."""
+    def play(self, tags, *args, env=None):
+        """site.yml against the lab inventory, limited to tags, as a user runs it (with `env` added to the lab's)."""
         env = self.client_env(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"), ANSIBLE_NOCOLOR="1",
-                              ANSIBLE_FORCE_COLOR="0")
+                              ANSIBLE_FORCE_COLOR="0", **(env or {}))
         return subprocess.run([PLAYBOOK, "site.yml", "-i", "inventories/lab", "--tags", tags] + list(args),
                               cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import pytest
+import yaml
 
 from conftest import recap
+
+from kserve_lab.iam import LAB_ACCOUNT  # pylint: disable=wrong-import-order
 
 PATH = "cert-manager/cert-manager/releases/download/v1.21.2/cert-manager.yaml"
 CERTIFICATE = """
@@ -35,6 +39,50 @@ def cluster(lab):
 def test_check_mode_on_a_bare_cluster_writes_nothing(cluster):
     proc = cluster.assert_check_mode_writes_nothing("cert_manager")
     assert int(recap(proc)["changed"]) > 0
+
+
+def test_a_google_account_without_an_iam_role_is_told_which_role_to_grant(cluster, tmp_path):
+    """The run as a service account (gcloud's impersonation, as AWX jobs often run): GKE's IAM refuses it, and
+    the role's message names the account, the permission and the command that grants it."""
+    gcloud_env = {"CLOUDSDK_CONFIG": str(tmp_path / "gcloud")}
+    account = "deployer@kserve-lab.iam.gserviceaccount.com"
+    for command in (["services", "enable", "iamcredentials.googleapis.com"],
+                    ["iam", "service-accounts", "create", "deployer"],
+                    # a project owner may not mint a service account's tokens until granted this (as on Google Cloud)
+                    ["iam", "service-accounts", "add-iam-policy-binding", account, "--member",
+                     "user:" + LAB_ACCOUNT, "--role", "roles/iam.serviceAccountTokenCreator"]):
+        done = subprocess.run(["gcloud"] + command, capture_output=True, text=True, check=False,
+                              env=cluster.client_env(**gcloud_env))
+        assert done.returncode == 0, done.stderr
+    config = str(tmp_path / "exec.kubeconfig")
+    written = cluster.play("gke_cluster", "-e", "gke_cluster_kubeconfig_auth=exec", "-e",
+                           "kserve_gke_kubeconfig=" + config)
+    assert written.returncode == 0, written.stdout[-3000:]
+    before = len(cluster.requests())
+    proc = cluster.play("cert_manager", "-e", "kserve_gke_kubeconfig=" + config,
+                        env=dict(gcloud_env, CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT=account))
+    assert proc.returncode != 0
+    out = " ".join(proc.stdout.split())
+    assert 'is forbidden: User "%s" cannot' % account in out
+    assert "Fix: the Google account %s lacks container." % account in out
+    assert "--member=serviceAccount:%s --role=roles/container.admin" % account in out
+    assert cluster.writes(before, "k8s") == []
+
+
+def test_a_kubernetes_identity_without_rbac_is_told_to_bind_it(cluster, tmp_path):
+    """An in-cluster runner's service account (AWX's), which IAM has no opinion on: RBAC's refusal and its fix."""
+    cluster.kubectl("-n", "default", "create", "serviceaccount", "runner")
+    token = cluster.kubectl("-n", "default", "create", "token", "runner").strip()
+    with open(os.path.join(cluster.directory, "kserve-gke.kubeconfig"), encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    for user in config["users"]:
+        user["user"] = {"token": token}
+    path = tmp_path / "runner.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    proc = cluster.play("cert_manager", "-e", "kserve_gke_kubeconfig=%s" % path)
+    assert proc.returncode != 0
+    out = " ".join(proc.stdout.split())
+    assert "Fix: system:serviceaccount:default:runner may not" in out and "in this cluster (RBAC)" in out
 
 
 def test_a_pinned_sha256_that_differs_stops_before_any_apply(cluster):

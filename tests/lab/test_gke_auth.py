@@ -4,9 +4,14 @@
 review in, answer out. test_planes.py checks them end to end with kubectl."""
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
+from kserve_lab.core import ApiError
 from kserve_lab.gke_auth import access_review, permission, token_review
+from kserve_lab.iam import IamState
 
 OWNER = "admin@kserve-lab.example.com"
 
@@ -56,3 +61,24 @@ def test_iam_allows_owners_and_names_the_permission_to_other_accounts(user, stat
               "spec": {"user": user, "resourceAttributes": {"verb": "list", "resource": "pods", "namespace": "x"}}}
     assert access_review(review, {OWNER}) == {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
                                               "status": status}
+
+
+def test_minted_tokens_outlive_a_restart_until_they_expire_or_their_account_goes(tmp_path):
+    path = str(tmp_path / "iam.json")
+    state = IamState(state_path=path, token_accounts={"lab-token": OWNER})
+    email = state.create("kserve-lab", {"accountId": "deployer"})["email"]
+    with pytest.raises(ApiError) as refused:  # not a token creator yet
+        state.generate_access_token(OWNER, email, {})
+    assert refused.value.code == 403
+    state.set_policy("kserve-lab", state.accounts[email], {"policy": {"bindings": [
+        {"role": "roles/iam.serviceAccountTokenCreator", "members": ["user:" + OWNER]}]}})
+    hour = state.generate_access_token(OWNER, email, {"lifetime": "3600s"})["accessToken"]
+    second = state.generate_access_token(OWNER, email, {"lifetime": "1s"})["accessToken"]
+    with pytest.raises(ApiError):
+        state.generate_access_token(OWNER, email, {"lifetime": "7200s"})  # past the hour without an org policy
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"  # it holds tokens
+    time.sleep(1.1)
+    again = IamState(state_path=path, token_accounts={"lab-token": OWNER})
+    assert again.live_tokens() == {"lab-token": OWNER, hour: email}
+    again.route("DELETE", "/v1/projects/kserve-lab/serviceAccounts/" + email, None)
+    assert again.live_tokens() == {"lab-token": OWNER}

@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The IAM twin, through gcloud and google-api-python-client: service
 accounts, their policies with etags, Workload Identity members refused
-without a workload pool, and GCS refusing grants to accounts that do not exist."""
+without a workload pool, service account tokens for token creators only,
+and GCS refusing grants to accounts that do not exist."""
 from __future__ import annotations
 
 import os
@@ -13,6 +14,8 @@ from google.api_core import exceptions
 from google.oauth2.credentials import Credentials
 from googleapiclient import discovery
 from googleapiclient.errors import HttpError
+
+from kserve_lab.iam import LAB_ACCOUNT  # pylint: disable=wrong-import-order
 
 EMAIL = "model-reader@kserve-lab.iam.gserviceaccount.com"
 
@@ -68,6 +71,24 @@ def test_policy_bindings_with_etags_and_workload_identity_pools(env, iam):
     with pytest.raises(HttpError) as conflict:
         accounts.setIamPolicy(resource=name, body={"policy": stale}).execute()
     assert conflict.value.resp.status == 409
+
+
+def test_a_service_accounts_token_is_minted_only_for_a_token_creator(env):
+    """gcloud's impersonation, through IAM Service Account Credentials' generateAccessToken."""
+    mint = ("auth", "print-access-token", "--impersonate-service-account", EMAIL)
+    disabled = gcloud(env, *mint)
+    assert disabled.returncode != 0 and "IAM Service Account Credentials API has not been used" in disabled.stderr
+    assert gcloud(env, "services", "enable", "iamcredentials.googleapis.com").returncode == 0
+    # the project's owner is not a token creator until granted (as on Google Cloud)
+    refused = gcloud(env, *mint)
+    assert refused.returncode != 0
+    assert "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist)." in refused.stderr
+    granted = gcloud(env, "iam", "service-accounts", "add-iam-policy-binding", EMAIL, "--role",
+                     "roles/iam.serviceAccountTokenCreator", "--member", "user:" + LAB_ACCOUNT)
+    assert granted.returncode == 0, granted.stderr
+    minted = gcloud(env, *mint)
+    assert minted.returncode == 0, minted.stderr
+    assert minted.stdout.startswith("ya29.")
 
 
 def test_gcs_refuses_grants_to_missing_service_accounts(lab):
