@@ -149,7 +149,7 @@ class IamState:
 
     def generate_access_token(self, caller, email, body):
         """generateAccessToken for `caller` (a Google account) on the service account `email`."""
-        allowed = email in self.accounts and any(
+        allowed = bool(caller) and email in self.accounts and any(
             binding.get("role") == TOKEN_CREATOR and "user:" + caller in (binding.get("members") or [])
             for binding in self.policies[email].get("bindings") or [])
         if not allowed:
@@ -159,9 +159,13 @@ class IamState:
                                                      "metadata": {"permission": "iam.serviceAccounts.getAccessToken"}}])
         lifetime = str((body or {}).get("lifetime") or "3600s")
         seconds = float(lifetime[:-1]) if re.match(r"^\d+(\.\d+)?s$", lifetime) else -1
-        if not 0 < seconds <= MAX_LIFETIME:
-            raise ApiError(400, "The lifetime of the token must be between 1s and %ds, got %s." % (
-                MAX_LIFETIME, lifetime))
+        if seconds > MAX_LIFETIME:  # Google's words (google-github-actions/auth#145)
+            raise ApiError(400, "Access tokens for service account %s can not have lifetimes of more than 1 hour. "
+                                "Use the Org Policy Constraint constraints/iam.allowServiceAccountCredentialLifetime"
+                                "Extension to allow up to 12 hours." % email)
+        if seconds <= 0:  # (the lab's wording)
+            raise ApiError(400, "Invalid value at 'lifetime' (%s): a positive duration in seconds, e.g. 3600s." % (
+                lifetime))
         token = "ya29.lab-" + secrets.token_urlsafe(32)
         expires = time.time() + seconds
         self.token_accounts[token], self.token_expiry[token] = email, expires
