@@ -19,6 +19,7 @@ Pods the controller could not create.
 
 from __future__ import annotations
 
+import json
 import re
 
 from ansible_collections.mlops.kserve_gke.plugins.module_utils.k8s_objects import condition_true
@@ -271,6 +272,24 @@ def explain_error(message):
         return ("a field that cannot change differs from the cluster's object; delete that object (it is "
                 "re-created) or keep the old value")
     return forbidden_fix(text)
+
+
+def failed_request(result):
+    """What a failed kubernetes.core task (its registered result) was told, with the fix when one is known: the
+    API server's own message from the response body the client's exception carries, not the exception's headers
+    and traceback."""
+    text = str((result or {}).get("msg") or "")
+    body = re.search(r"HTTP response body: (\{.*\})", text)
+    message = None
+    if body:
+        try:
+            message = json.loads(body.group(1)).get("message")
+        except ValueError:
+            message = None
+    if not message:
+        message = text.strip().splitlines()[0] if text.strip() else "the task failed without a message"
+    fix = explain_error(message)
+    return "%s.%s" % (message.rstrip("."), " Fix: %s." % fix.rstrip(".") if fix else "")
 
 
 def diagnose(pieces, state, pods, events, logs, nodes, pending_fix):

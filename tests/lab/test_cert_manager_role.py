@@ -58,9 +58,18 @@ def test_a_google_account_without_an_iam_role_is_told_which_role_to_grant(cluste
     written = cluster.play("gke_cluster", "-e", "gke_cluster_kubeconfig_auth=exec", "-e",
                            "kserve_gke_kubeconfig=" + config)
     assert written.returncode == 0, written.stdout[-3000:]
+    impersonated = dict(gcloud_env, CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT=account)
+    # the gke_cluster role's first read through the context: the API server's words and the fix, no traceback
+    verified = cluster.play("gke_cluster", "-e", "gke_cluster_kubeconfig_auth=exec", "-e",
+                            "kserve_gke_kubeconfig=" + config, env=impersonated)
+    assert verified.returncode != 0
+    # (the read's own failure, the client's exception, is printed before the rescue that explains it)
+    said = " ".join(verified.stdout.split("GKE | Stop with what the Kubernetes API answered, and the fix")[-1].split())
+    assert ('namespaces "kube-system" is forbidden: User "%s" cannot get resource "namespaces"' % account) in said
+    assert "Fix: the Google account %s lacks container.namespaces.get" % account in said
+    assert "Original traceback" not in said and "HTTPHeaderDict" not in said
     before = len(cluster.requests())
-    proc = cluster.play("cert_manager", "-e", "kserve_gke_kubeconfig=" + config,
-                        env=dict(gcloud_env, CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT=account))
+    proc = cluster.play("cert_manager", "-e", "kserve_gke_kubeconfig=" + config, env=impersonated)
     assert proc.returncode != 0
     out = " ".join(proc.stdout.split())
     assert 'is forbidden: User "%s" cannot' % account in out

@@ -193,3 +193,25 @@ def test_report_says_each_why_then_each_fix_once():
 ])
 def test_webhook_not_serving_tells_a_webhook_starting_from_a_refusal(message, transient):
     assert diagnosis.webhook_not_serving(message) is transient
+
+
+FORBIDDEN_BODY = ('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"namespaces '
+                  '\\"kube-system\\" is forbidden: User \\"ci@p.iam.gserviceaccount.com\\" cannot get resource '
+                  '\\"namespaces\\" in API group \\"\\" in the namespace \\"kube-system\\": requires one of '
+                  '[\\"container.namespaces.get\\"] permission(s).","reason":"Forbidden","code":403}')
+
+
+@pytest.mark.parametrize("result, expected", [
+    # kubernetes.core passes on the client's exception: headers, body and traceback
+    ({"failed": True, "msg": "Exception '403\nReason: Forbidden\nHTTP response headers: HTTPHeaderDict({})\n"
+                             "HTTP response body: %s\n\nOriginal traceback:\n  File ..." % FORBIDDEN_BODY},
+     'namespaces "kube-system" is forbidden: User "ci@p.iam.gserviceaccount.com" cannot get resource "namespaces" '
+     'in API group "" in the namespace "kube-system": requires one of ["container.namespaces.get"] permission(s). '
+     "Fix: the Google account ci@p.iam.gserviceaccount.com lacks container.namespaces.get on the project"),
+    ({"failed": True, "msg": "Failed to load kubeconfig due to Invalid kube-config file."},
+     "Failed to load kubeconfig due to Invalid kube-config file."),
+    ({"failed": True, "msg": "HTTP response body: {not json"}, "HTTP response body: {not json."),
+    ({"failed": True}, "the task failed without a message."),
+])
+def test_failed_request_keeps_the_api_servers_words_and_adds_the_fix(result, expected):
+    assert diagnosis.failed_request(result).startswith(expected)
