@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import base64
 import os
-import ssl
 
 from cryptography.hazmat.primitives import serialization
 
 from .core import ApiError, JsonHandler, LabServer
-from .pki import key_pem, make_ca, make_ip_cert
+from .pki import key_pem, make_ca, make_ip_cert, serve_tls, write_private
 
 TOKEN_REVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews"
 ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
@@ -127,13 +126,10 @@ class GkeAuthServer(LabServer):
         ca_cert, ca_key = make_ca("kserve-lab gke-auth")
         cert, key = make_ip_cert(ca_cert, ca_key, host, "gke-auth")
         os.makedirs(folder, exist_ok=True)
-        for name, data in (("gke-auth.pem", cert.public_bytes(serialization.Encoding.PEM)), ("gke-auth.key", key_pem(key))):
-            with os.fdopen(os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-                           "wb") as handle:
-                handle.write(data)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(os.path.join(folder, "gke-auth.pem"), os.path.join(folder, "gke-auth.key"))
-        self.socket = context.wrap_socket(self.socket, server_side=True)
+        certfile, keyfile = os.path.join(folder, "gke-auth.pem"), os.path.join(folder, "gke-auth.key")
+        write_private(certfile, cert.public_bytes(serialization.Encoding.PEM))
+        write_private(keyfile, key_pem(key))
+        serve_tls(self, certfile, keyfile)
         self.credentials = (self.url, ca_cert.public_bytes(serialization.Encoding.PEM), token)
 
     @property

@@ -31,6 +31,7 @@ import time
 import zlib
 
 from .core import ApiError, JsonHandler
+from .pki import write_private
 
 ACCOUNT_ID_RE = re.compile(r"^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$")
 PATH_RE = re.compile(r"^/v1/projects/(?P<project>[^/]+)/serviceAccounts(?:/(?P<account>[^/:]+))?"
@@ -73,10 +74,8 @@ class IamState:
             tokens = {token: [self.token_accounts[token], expires] for token, expires in self.token_expiry.items()
                       if expires > now}
             # 0600: it holds the service accounts' access tokens
-            with os.fdopen(os.open(self.state_path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
-                           encoding="utf-8") as handle:
-                json.dump({"accounts": self.accounts, "policies": self.policies, "tokens": tokens}, handle)
-            os.replace(self.state_path + ".tmp", self.state_path)
+            write_private(self.state_path, json.dumps({"accounts": self.accounts, "policies": self.policies,
+                                                       "tokens": tokens}))
 
     def exists(self, email):
         with self.lock:

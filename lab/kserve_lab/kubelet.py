@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-import ssl
 import sys
 import threading
 import time
@@ -37,6 +36,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import knative
+from .pki import serve_tls
 from .watching import Reconciler, event, has_ready_endpoint, timestamp
 
 # Real seconds before the lab's latency scale: a Pod's start (image pulls), with a GPU (the driver's libraries
@@ -506,9 +506,7 @@ class KubeletServer(ThreadingHTTPServer):
             raise ValueError("the lab binds to 127.0.0.0/8 only, not %s" % host)
         super().__init__((host, 0), KubeletHandler)
         self.read, self.version, self.logs = read, version, logs
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(certfile, keyfile)
-        self.socket = context.wrap_socket(self.socket, server_side=True)
+        serve_tls(self, certfile, keyfile)
 
     @property
     def port(self):

@@ -9,6 +9,7 @@ import datetime
 import ipaddress
 import os
 import socket
+import ssl
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -75,6 +76,20 @@ def make_service_cert(ca_cert, ca_key, namespace, service):
     a component makes for its webhook."""
     return make_dns_cert(ca_cert, ca_key, ["%s.%s.svc" % (service, namespace),
                                            "%s.%s.svc.cluster.local" % (service, namespace)])
+
+
+def write_private(path, data):
+    """Write bytes or text to `path`, readable by its owner only (keys, tokens), replacing it at once."""
+    with os.fdopen(os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+        handle.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+    os.replace(path + ".tmp", path)
+
+
+def serve_tls(server, certfile, keyfile):
+    """Make a socketserver server on loopback answer over TLS with this certificate."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certfile, keyfile)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 
 
 def free_port(host="127.0.0.1"):

@@ -18,7 +18,7 @@ from .gcs import GcsServer
 from .gke import GkeHandler, GkeState
 from .gke_auth import GkeAuthServer
 from .iam import LAB_ACCOUNT, IamHandler, IamState
-from .pki import ClusterPki
+from .pki import ClusterPki, write_private
 from .planes import PlaneRuntime
 from .releases import MirrorServer, write_mirror
 from .serviceusage import ServiceUsageHandler, ServiceUsageState
@@ -92,10 +92,7 @@ def serve(state_dir, idle_timeout=1800.0, gpu_quota=None):
     endpoints = {"pid": os.getpid(), "token": token, "knobs": knobs.as_dict(),
                  "gke": gke.url, "gcs": gcs.url, "serviceusage": serviceusage.url, "iam": iam.url,
                  "gke_auth": gke_auth.url, "mirror": mirror.url, "project": "kserve-lab"}
-    tmp = os.path.join(state_dir, "endpoints.json.tmp")
-    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
-        json.dump(endpoints, handle, indent=2)   # holds the token: 0600
-    os.replace(tmp, os.path.join(state_dir, "endpoints.json"))
+    write_private(os.path.join(state_dir, "endpoints.json"), json.dumps(endpoints, indent=2))  # holds the token
 
     # Stop by itself once nobody has asked anything for idle_timeout seconds,
     # so a forgotten lab never outlives its use.

@@ -22,14 +22,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives import serialization
 
 from . import serving
-from .pki import key_pem, make_ca, make_service_cert
+from .pki import key_pem, make_ca, make_service_cert, serve_tls, write_private
 from .releases import LLM_CONFIGS
 from .watching import Reconciler
 
@@ -136,13 +135,10 @@ class HookServer(ThreadingHTTPServer):
                 handle.write(ca_cert.public_bytes(serialization.Encoding.PEM))
             with open(base + ".pem", "wb") as handle:
                 handle.write(cert.public_bytes(serialization.Encoding.PEM))
-            with os.fdopen(os.open(base + ".key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
-                handle.write(key_pem(key))
+            write_private(base + ".key", key_pem(key))
         with open(base + "-ca.pem", "rb") as handle:
             self.ca_pem = handle.read()
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(base + ".pem", base + ".key")
-        self.socket = context.wrap_socket(self.socket, server_side=True)
+        serve_tls(self, base + ".pem", base + ".key")
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
