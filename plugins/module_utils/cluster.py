@@ -83,14 +83,15 @@ class NotServed(Exception):
 
 
 def error_message(exc):
-    """The API server's own message of a failed request."""
+    """The API server's own message of a failed request, without a closing period (callers end the sentence)."""
     body = getattr(exc, "body", None)
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
     try:
-        return json.loads(body).get("message") or str(body)
+        message = json.loads(body).get("message") or str(body)
     except (TypeError, ValueError, AttributeError):
-        return str(body or exc)
+        message = str(body or exc)
+    return message.rstrip(".")
 
 
 class Cluster:

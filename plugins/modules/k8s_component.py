@@ -349,7 +349,7 @@ class Run:
         fix = diagnosis.explain_error(message) or "correct the object, or the release file, and re-run"
         raise components.ComponentError("%s %s of %s failed: %s. Fix: %s." % (
             "A server-side dry run" if dry_run else "Applying", components.describe(obj), self.params["name"],
-            message.rstrip("."), fix.rstrip(".")))
+            message, fix.rstrip(".")))
 
     def live_objects(self, objects):
         """The cluster's copies of the objects, by (apiVersion, kind, namespace, name): one list call per kind
@@ -506,8 +506,7 @@ class Run:
                     if not diagnosis.webhook_not_serving(message) or self.remaining() <= 0:
                         fix = diagnosis.explain_error(message) or "look at the webhook's Pods and logs, then re-run"
                         raise components.ComponentError("%s is ready, but its webhooks do not admit %s: %s. Fix: %s." % (
-                            self.params["name"], components.describe(obj), message.rstrip("."),
-                            fix.rstrip("."))) from exc
+                            self.params["name"], components.describe(obj), message, fix.rstrip("."))) from exc
                     self.pause()
             self.admitted.append(components.describe(obj))
 
@@ -570,8 +569,7 @@ def main():
         message = k8s.error_message(exc)
         fix = diagnosis.explain_error(message)
         module.fail_json(msg="%s: the Kubernetes API answered %s: %s.%s" % (
-            params["name"], getattr(exc, "status", "?"), message.rstrip("."), " Fix: %s." % fix if fix else ""),
-            **result)
+            params["name"], getattr(exc, "status", "?"), message, " Fix: %s." % fix if fix else ""), **result)
     module.exit_json(**result)
 
 
