@@ -85,6 +85,17 @@ class Lab:
             assert time.monotonic() < deadline, "%s/%s still has ready Pods" % (namespace, deployment)
             time.sleep(0.5)
 
+    def kubeconfig_with_token(self, token, path):
+        """A copy of the kubeconfig the gke_cluster role wrote, at `path`, whose users present `token` instead (kubectl's
+        --token does not replace a kubeconfig's tokenFile); returns the path."""
+        with open(os.path.join(self.directory, "kserve-gke.kubeconfig"), encoding="utf-8") as handle:
+            config = yaml.safe_load(handle)
+        for user in config["users"]:
+            user["user"] = {"token": token}
+        with open(path, "w", encoding="utf-8") as handle:
+            yaml.safe_dump(config, handle)
+        return str(path)
+
     def kubectl_apply(self, text):
         """kubectl apply -f - on the kubeconfig the gke_cluster role wrote; returns the process."""
         return subprocess.run(["kubectl", "--kubeconfig", os.path.join(self.directory, "kserve-gke.kubeconfig"),

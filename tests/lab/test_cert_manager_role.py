@@ -8,7 +8,6 @@ import os
 import subprocess
 
 import pytest
-import yaml
 
 from conftest import recap
 
@@ -82,13 +81,8 @@ def test_a_kubernetes_identity_without_rbac_is_told_to_bind_it(cluster, tmp_path
     """An in-cluster runner's service account (AWX's), which IAM has no opinion on: RBAC's refusal and its fix."""
     cluster.kubectl("-n", "default", "create", "serviceaccount", "runner")
     token = cluster.kubectl("-n", "default", "create", "token", "runner").strip()
-    with open(os.path.join(cluster.directory, "kserve-gke.kubeconfig"), encoding="utf-8") as handle:
-        config = yaml.safe_load(handle)
-    for user in config["users"]:
-        user["user"] = {"token": token}
-    path = tmp_path / "runner.kubeconfig"
-    path.write_text(yaml.safe_dump(config))
-    proc = cluster.play("cert_manager", "-e", "kserve_gke_kubeconfig=%s" % path)
+    path = cluster.kubeconfig_with_token(token, tmp_path / "runner.kubeconfig")
+    proc = cluster.play("cert_manager", "-e", "kserve_gke_kubeconfig=" + path)
     assert proc.returncode != 0
     out = " ".join(proc.stdout.split())
     assert "Fix: system:serviceaccount:default:runner may not" in out and "in this cluster (RBAC)" in out

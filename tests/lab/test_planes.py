@@ -11,7 +11,6 @@ import os
 import subprocess
 
 import pytest
-import yaml
 
 from conftest import Lab, lab_processes, until
 
@@ -73,13 +72,8 @@ def test_google_access_tokens_are_checked_with_the_iam_twin_as_gke_checks_them(r
     before = len(real.requests())
     whoami = json.loads(kubectl(real, "auth", "whoami", "-o", "json").stdout)["status"]["userInfo"]
     assert whoami == {"username": LAB_ACCOUNT, "groups": ["system:authenticated"]}  # not system:masters
-    with open(os.path.join(real.directory, "kserve-gke.kubeconfig"), encoding="utf-8") as handle:
-        config = yaml.safe_load(handle)
-    for user in config["users"]:  # (kubectl's --token does not replace a kubeconfig's tokenFile)
-        user["user"] = {"token": "ya29.not-a-token-google-issued"}
-    stranger = os.path.join(real.directory, "stranger.kubeconfig")
-    with open(stranger, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(config, handle)
+    stranger = real.kubeconfig_with_token("ya29.not-a-token-google-issued",
+                                          os.path.join(real.directory, "stranger.kubeconfig"))
     refused = subprocess.run(["kubectl", "--kubeconfig", stranger, "get", "namespaces"], capture_output=True,
                              text=True, check=False)
     assert refused.returncode != 0 and "You must be logged in to the server (Unauthorized)" in refused.stderr
